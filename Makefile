@@ -1,0 +1,56 @@
+# Length-of-stay / NCTR risk: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+DATA_DIR ?= data
+ROWS ?= 200000
+SEED ?= 42
+export UV_PYTHON := python3.11
+
+.PHONY: help install train test lint typecheck format bench serve system-deps clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet "uv==$(UV_VERSION)" || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.installed ## Create .venv with the pinned dependencies (uv.lock)
+
+$(DATA_DIR)/admissions.parquet: | install
+	$(UV) run los generate --rows $(ROWS) --seed $(SEED) --out $@ --truth-out $(DATA_DIR)/truth.parquet
+
+train: install $(DATA_DIR)/admissions.parquet ## Generate default data if absent, train, register, gate, promote
+	LOS_DATA_DIR=$(DATA_DIR) $(UV) run los train --data $(DATA_DIR)/admissions.parquet
+
+system-deps: ## Install PostgreSQL and Chromium from Debian packages (skipped if present or not root)
+	@bash scripts/install-postgres.sh || echo 'warning: PostgreSQL not installed; its tests will skip'
+	@bash scripts/install-chromium.sh || echo 'warning: Chromium not installed; browser tests will skip'
+
+test: install system-deps ## Run the whole test suite (installs PostgreSQL/Chromium when it can)
+	$(UV) run pytest
+
+lint: install ## ruff lint and format check
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+typecheck: install ## mypy on the packages
+	$(UV) run mypy
+
+format: install ## Apply ruff formatting and import sorting
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+bench: install ## Benchmarks (training, scoring, service); prints tables, writes JSON
+	$(UV) run python benchmarks/run.py
+
+serve: install ## Run the HTTP service on 127.0.0.1:8000
+	LOS_DATA_DIR=$(DATA_DIR) $(UV) run los serve
+
+clean: ## Remove generated data, registry and caches
+	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,84 @@
+"""Evaluate one target's predictions: overall metrics, fairness by group, gates -> metrics.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluation.gates import GateResult
+from evaluation.metrics import OverallMetrics, calibration_curve, overall_metrics
+from los.config import TrainingConfig
+
+
+@dataclass
+class TargetEvaluation:
+    """Everything measured for one target on one set of rows."""
+
+    target: str
+    overall: OverallMetrics
+    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    gates: list[GateResult] = field(default_factory=list)
+    calibration: list[dict[str, float]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The per-target block of metrics.json (CONTRACT §4)."""
+        return {
+            "overall": self.overall.to_dict(),
+            "groups": self.groups,
+            "gates": {g.name: g.to_dict() for g in self.gates},
+        }
+
+
+def evaluate_target(
+    target: str,
+    admissions: pd.DataFrame,
+    y: np.ndarray,
+    p: np.ndarray,
+    threshold: float,
+    config: TrainingConfig,
+) -> TargetEvaluation:
+    """Overall metrics and group metrics for calibrated probabilities `p` on labelled rows."""
+    from evaluation.fairness import group_metrics  # fairness is the heavier part
+
+    bins = config.evaluation.calibration_bins
+    return TargetEvaluation(
+        target=target,
+        overall=overall_metrics(y, p, threshold, bins),
+        groups=group_metrics(admissions, y, p, threshold, config),
+        calibration=calibration_curve(y, p, bins),
+    )
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf -> None so metrics.json is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def metrics_document(evaluations: dict[str, TargetEvaluation]) -> dict[str, Any]:
+    """The whole metrics.json document: one block per target."""
+    return {name: _clean(ev.to_dict()) for name, ev in evaluations.items()}
+
+
+def write_metrics(evaluations: dict[str, TargetEvaluation], path: str | Path) -> Path:
+    """Write metrics.json (strict JSON, NaN as null)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(metrics_document(evaluations), indent=2, allow_nan=False))
+    return p

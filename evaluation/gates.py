@@ -1,0 +1,75 @@
+"""Promotion gates: a challenger becomes `champion` only if every gate passes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from evaluation.metrics import OverallMetrics
+from los.config import GatesConfig
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate: the measured value, its limit, whether it passed, and why (plain words)."""
+
+    name: str
+    value: float | None
+    limit: float | list[float] | None
+    passed: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """The contract's `{"value", "limit", "passed"}` plus the explanation."""
+        out = asdict(self)
+        out.pop("name")
+        return out
+
+
+def performance_gates(
+    metrics: OverallMetrics, champion_auroc: float | None, config: GatesConfig
+) -> list[GateResult]:
+    """Discrimination and calibration gates on the test period.
+
+    `champion_auroc` is the current champion scored on the same test rows (None if there is no
+    champion yet), so the comparison is like for like.
+    """
+    gates = [
+        GateResult(
+            "min_auroc",
+            metrics.auroc,
+            config.min_auroc,
+            bool(metrics.auroc >= config.min_auroc),
+            f"test AUROC {metrics.auroc:.3f} (must be at least {config.min_auroc:.2f})",
+        ),
+        GateResult(
+            "calibration_error",
+            metrics.calibration_error,
+            config.max_calibration_error,
+            bool(metrics.calibration_error <= config.max_calibration_error),
+            f"calibration error {metrics.calibration_error:.3f} "
+            f"(must be at most {config.max_calibration_error:.3f})",
+        ),
+    ]
+    if champion_auroc is None or math.isnan(champion_auroc):
+        gates.append(
+            GateResult("auroc_vs_champion", None, -config.auroc_margin, True, "no champion yet")
+        )
+    else:
+        diff = metrics.auroc - champion_auroc
+        gates.append(
+            GateResult(
+                "auroc_vs_champion",
+                diff,
+                -config.auroc_margin,
+                bool(diff >= -config.auroc_margin),
+                f"test AUROC {metrics.auroc:.3f} vs champion {champion_auroc:.3f} on the same "
+                f"rows (may be at most {config.auroc_margin:.3f} lower)",
+            )
+        )
+    return gates
+
+
+def all_passed(gates: list[GateResult]) -> bool:
+    """True when every gate passed."""
+    return all(g.passed for g in gates)

@@ -1,0 +1,260 @@
+"""The `los` command: one typer command per contract verb (CONTRACT §3)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from los.errors import LosError
+
+app = typer.Typer(
+    help="Length-of-stay and NCTR risk at admission, for NHS discharge teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+DataOpt = Annotated[
+    str, typer.Option("--data", help="CSV/Parquet path or SQLAlchemy URL (?table=... or --query)")
+]
+QueryOpt = Annotated[str | None, typer.Option("--query", help="SQL query, for a URL source")]
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", help="YAML column/code mapping for the source")
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="training config YAML")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn product errors into one line on stderr and exit code 1."""
+    try:
+        yield
+    except LosError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] file not found: {exc.filename}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _progress(message: str) -> None:
+    console.print(f"[dim]…[/dim] {message}", highlight=False)
+
+
+def _settings() -> Any:
+    from los.config import Settings
+
+    return Settings()
+
+
+def _load(data: str, query: str | None, mapping: Path | None, quarantine: Path | None,
+          max_bad: float = 0.05) -> Any:  # fmt: skip
+    from features.load import load_admissions
+
+    _progress(f"loading {data.split('?')[0] if '://' in data else data}")
+    loaded = load_admissions(
+        data, query=query, mapping=mapping, quarantine_to=quarantine, max_bad_share=max_bad
+    )
+    report = loaded.report
+    console.print(
+        f"rows read {report.rows_in:,}; valid {report.rows_valid:,}; "
+        f"quarantined {report.rows_quarantined:,}"
+        + (f" -> {report.quarantine_path}" if report.quarantine_path else ""),
+        highlight=False,
+    )
+    for reason, n in sorted(report.by_reason.items(), key=lambda kv: -kv[1])[:10]:
+        console.print(f"  quarantined {n:,}: {reason}", highlight=False)
+    return loaded.frame
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Set up logging (counts and timings only; no patient data is ever logged)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("alembic", "mlflow", "urllib3", "numba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def generate(
+    rows: Annotated[int, typer.Option("--rows", min=1, help="number of spells")] = 200_000,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    out_path: Annotated[Path, typer.Option("--out", help=".csv or .parquet")] = Path(
+        "data/admissions.parquet"
+    ),
+    truth_out: Annotated[
+        Path | None, typer.Option("--truth-out", help="true probabilities per spell")
+    ] = None,
+) -> None:
+    """Generate realistic synthetic North West London admissions."""
+    with _errors():
+        from features.generate import generate_admissions
+        from features.load import write_frame
+
+        _progress(f"generating {rows:,} spells (seed {seed})")
+        data = generate_admissions(rows, seed)
+        write_frame(data.admissions, out_path)
+        out.print(f"wrote {len(data.admissions):,} admissions to {out_path}")
+        if truth_out is not None:
+            write_frame(data.truth, truth_out)
+            out.print(f"wrote true probabilities to {truth_out}")
+
+
+@app.command()
+def train(
+    data: DataOpt = "data/admissions.parquet",
+    config: ConfigOpt = None,
+    query: QueryOpt = None,
+    mapping: MappingOpt = None,
+    reports: Annotated[Path | None, typer.Option("--reports", help="report directory")] = None,
+) -> None:
+    """Train every target, register versions as `challenger`, promote those passing the gates."""
+    with _errors():
+        from los.config import TrainingConfig
+        from training.register import train_and_register
+
+        cfg = TrainingConfig.from_file(config)
+        settings = _settings()
+        quarantine = settings.los_data_dir / "quarantine" / "train.csv"
+        frame = _load(data, query, mapping, quarantine, cfg.max_quarantine_share)
+        report_dir = reports or settings.los_data_dir / "reports" / "latest"
+        summary = train_and_register(frame, cfg, settings, report_dir, _progress)
+        out.print(f"run id: {summary.run_id}")
+        out.print(f"in-hospital spells skipped (no discharge yet): {summary.rows_in_hospital:,}")
+        for o in summary.outcomes:
+            verdict = "promoted to champion" if o.promoted else "NOT promoted (gates failed)"
+            out.print(
+                f"{o.registered_name} version {o.version}: test AUROC {o.metrics['auroc']:.3f}, "
+                f"calibration error {o.metrics['calibration_error']:.3f} -> {verdict}"
+            )
+            for g in o.gates:
+                mark = "pass" if g.passed else "FAIL"
+                out.print(f"    [{mark}] {g.name}: {g.detail}", highlight=False)
+        out.print(f"reports: {summary.report_dir}")
+
+
+@app.command()
+def evaluate(
+    data: DataOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="report directory")],
+    model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
+    config: ConfigOpt = None,
+    query: QueryOpt = None,
+    mapping: MappingOpt = None,
+    period: Annotated[
+        str, typer.Option("--period", help="'test': the models' test window onwards; 'all'")
+    ] = "test",
+) -> None:
+    """Write metrics.json and report.html for every target."""
+    with _errors():
+        from los.config import TrainingConfig
+        from models.registry import connect, load_models
+        from training.assess import evaluate_models
+
+        if period not in ("test", "all"):
+            raise typer.BadParameter("--period must be 'test' or 'all'")
+        cfg = TrainingConfig.from_file(config)
+        settings = _settings()
+        connect(settings.tracking_uri, settings.los_data_dir / "mlartifacts")
+        models = load_models(model)
+        frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "evaluate.csv")
+        result = evaluate_models(frame, models, cfg, out_dir, period)  # type: ignore[arg-type]
+        for name, ev in result.evaluations.items():
+            out.print(
+                f"{name}: n={ev.overall.n:,} AUROC {ev.overall.auroc:.3f} "
+                f"calibration error {ev.overall.calibration_error:.3f}"
+            )
+        for p in result.paths:
+            out.print(f"wrote {p}")
+
+
+@app.command()
+def score(
+    data: DataOpt,
+    out_path: Annotated[Path, typer.Option("--out", help=".csv or .parquet")],
+    model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
+    query: QueryOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Score admissions with reasons; one output row per input spell, in input order."""
+    with _errors():
+        from features.load import write_frame
+        from models.registry import connect, load_models
+        from models.scorer import Scorer
+
+        settings = _settings()
+        connect(settings.tracking_uri, settings.los_data_dir / "mlartifacts")
+        models = load_models(model)
+        for m in models.values():
+            out.print(f"model {m.identity.name} version {m.identity.version} ({model})")
+        frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "score.csv")
+        _progress(f"scoring {len(frame):,} spells")
+        table = Scorer(models).score_table(frame)
+        write_frame(table, out_path)
+        out.print(f"wrote {len(table):,} scores to {out_path}")
+
+
+@app.command("risk-list")
+def risk_list(
+    data: DataOpt,
+    out_path: Annotated[Path, typer.Option("--out", help=".csv, .html or .json")],
+    on: Annotated[str | None, typer.Option("--date", help="list date (YYYY-MM-DD)")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="only this site")] = None,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", min=0, help="patients the team can review")
+    ] = None,
+    history: Annotated[
+        str | None, typer.Option("--history", help="source of earlier spells for history")
+    ] = None,
+    query: QueryOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """The daily ranked list of current inpatients, with reasons."""
+    with _errors():
+        from models.registry import connect, load_models
+        from models.risk_list import build_risk_list, write_risk_list
+        from models.scorer import Scorer
+
+        settings = _settings()
+        connect(settings.tracking_uri, settings.los_data_dir / "mlartifacts")
+        scorer = Scorer(load_models("champion"))
+        frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "census.csv")
+        hist = _load(history, None, mapping, None) if history else None
+        when = date.fromisoformat(on) if on else None
+        result = build_risk_list(scorer, frame, on=when, site=site, capacity=capacity,
+                                 history=hist)  # fmt: skip
+        write_risk_list(result, out_path)
+        out.print(f"wrote risk list of {len(result.rows):,} inpatients to {out_path}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Run the HTTP scoring service."""
+    with _errors():
+        import uvicorn
+
+        from serving.app import create_app
+
+        uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+
+
+def run() -> None:  # pragma: no cover - console entry point helper
+    """Entry point that never shows a traceback for product errors."""
+    app()

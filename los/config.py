@@ -1,0 +1,185 @@
+"""Typed configuration: `TrainingConfig` (from YAML, defaults built in) and runtime `Settings`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from los.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetsConfig(_Strict):
+    """Which targets to train and how their labels are defined (CONTRACT §2)."""
+
+    long_stay_days: int = Field(7, ge=1, description="threshold of the `long_stay` target")
+    extra_long_stay_days: list[int] = Field(
+        default_factory=lambda: [21], description="further thresholds, named long_stay_<days>"
+    )
+    nctr: bool = True
+    exclude_deaths_from_long_stay: bool = False
+    nctr_proxy: Literal["pathway", "destination"] = "pathway"
+    nctr_proxy_pathways: list[int] = Field(default_factory=lambda: [2, 3])
+    nctr_proxy_destinations: list[str] = Field(
+        default_factory=lambda: ["54", "65", "85", "49", "50", "51", "52", "53", "87"]
+    )
+
+
+class SplitConfig(_Strict):
+    """Temporal split by admission date: train | validation | calibration | test.
+
+    Explicit dates win; otherwise the fractions of the admission-time range are used.
+    """
+
+    train_end: date | None = None
+    validation_end: date | None = None
+    calibration_end: date | None = None
+    fractions: tuple[float, float, float, float] = (0.6, 0.15, 0.1, 0.15)
+
+    @model_validator(mode="after")
+    def _check(self) -> SplitConfig:
+        if abs(sum(self.fractions) - 1.0) > 1e-6 or min(self.fractions) <= 0:
+            raise ValueError("split fractions must be positive and sum to 1")
+        dates = [self.train_end, self.validation_end, self.calibration_end]
+        given = [d for d in dates if d is not None]
+        if given and len(given) != 3:
+            raise ValueError("give all three split dates or none")
+        if len(given) == 3 and not (given[0] < given[1] < given[2]):
+            raise ValueError("split dates must be increasing")
+        return self
+
+
+class FeaturesConfig(_Strict):
+    """Which admission-time fields become model inputs."""
+
+    include_ethnicity: bool = False
+    extra_numeric: list[str] = Field(default_factory=list)
+    extra_categorical: list[str] = Field(default_factory=list)
+
+
+class LightGBMConfig(_Strict):
+    """LightGBM parameters; early stopping runs on the validation period."""
+
+    num_leaves: int = 31
+    max_depth: int = 8
+    learning_rate: float = 0.05
+    n_estimators: int = 1000
+    early_stopping_rounds: int = 50
+    min_child_samples: int = 100
+    feature_fraction: float = 0.9
+    bagging_fraction: float = 0.8
+    bagging_freq: int = 1
+    lambda_l2: float = 1.0
+    cat_smooth: float = 10.0
+    num_threads: int = 2
+
+
+class ThresholdConfig(_Strict):
+    """How the flag threshold is chosen on the calibration period.
+
+    `sensitivity`: the highest threshold that still flags `target_sensitivity` of true cases
+    (missing a patient who needs planning is the harm). `alert_rate`: flag a fixed share.
+    """
+
+    rule: Literal["sensitivity", "alert_rate"] = "sensitivity"
+    target_sensitivity: float = Field(0.7, gt=0, lt=1)
+    alert_rate: float = Field(0.2, gt=0, lt=1)
+
+
+class GatesConfig(_Strict):
+    """Promotion gates: performance and fairness limits."""
+
+    auroc_margin: float = 0.01
+    min_auroc: float = 0.6
+    max_calibration_error: float = 0.05
+    min_group_size: int = 100
+    max_group_auroc_gap: float = 0.10
+    fnr_ratio_band: tuple[float, float] = (0.8, 1.25)
+    max_group_calibration_error: float = 0.10
+    fairness_attributes: list[str] = Field(
+        default_factory=lambda: ["ethnic_group", "sex", "age_band", "imd_quintile"]
+    )
+
+
+class EvaluationConfig(_Strict):
+    """Evaluation settings."""
+
+    n_bootstrap: int = 200
+    calibration_bins: int = 10
+    shap_sample: int = 2000
+    reference_group: Literal["largest"] | str = "largest"
+
+
+class TrainingConfig(_Strict):
+    """Everything a training run needs; with the seed it makes a run reproducible."""
+
+    seed: int = 42
+    targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    lightgbm: LightGBMConfig = Field(default_factory=LightGBMConfig)
+    threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    max_quarantine_share: float = Field(0.05, ge=0, le=1)
+
+    @classmethod
+    def from_file(cls, path: str | Path | None) -> TrainingConfig:
+        """Load from YAML; `None` gives the defaults. Unknown keys are rejected."""
+        if path is None:
+            return cls()
+        p = Path(path)
+        if not p.exists():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {p} is not valid YAML: {exc}") from exc
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"])
+            raise ConfigError(f"config file {p}: {where}: {first['msg']}") from exc
+
+
+class Settings(BaseSettings):
+    """Runtime settings from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    los_data_dir: Path = Field(default=Path("data"))
+    mlflow_tracking_uri: str | None = None
+    los_api_keys: str = ""
+    los_audit_url: str | None = None
+    los_history_source: str | None = None
+    los_poll_seconds: float = 30.0
+    los_max_batch: int = 1000
+    los_max_body_bytes: int = 2_000_000
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow tracking/registry URI; SQLite under the data directory by default."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.los_data_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def audit_url(self) -> str:
+        """SQLAlchemy URL of the audit trail."""
+        if self.los_audit_url:
+            return self.los_audit_url
+        return f"sqlite:///{(self.los_data_dir / 'audit.db').resolve()}"
+
+    @property
+    def api_keys(self) -> list[str]:
+        """Configured API keys; empty means no key is needed."""
+        return [k.strip() for k in self.los_api_keys.split(",") if k.strip()]

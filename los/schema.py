@@ -1,0 +1,226 @@
+"""The admissions table contract (CONTRACT §1): one definition for loader, features and API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["str", "int", "float", "datetime"]
+
+ETHNIC_CODES: tuple[str, ...] = (
+    "A",
+    "B",
+    "C",
+    "D",
+    "E",
+    "F",
+    "G",
+    "H",
+    "J",
+    "K",
+    "L",
+    "M",
+    "N",
+    "P",
+    "R",
+    "S",
+    "Z",
+    "99",
+)
+SEX_CODES: tuple[str, ...] = ("0", "1", "2", "9")
+ADMISSION_METHOD_CODES: tuple[str, ...] = (
+    "11",
+    "12",
+    "13",
+    "21",
+    "22",
+    "23",
+    "24",
+    "25",
+    "28",
+    "2A",
+    "2B",
+    "2C",
+    "2D",
+    "31",
+    "32",
+    "81",
+    "82",
+    "83",
+)
+ADMISSION_SOURCE_CODES: tuple[str, ...] = (
+    "19",
+    "29",
+    "30",
+    "37",
+    "38",
+    "39",
+    "40",
+    "41",
+    "42",
+    "48",
+    "49",
+    "50",
+    "51",
+    "52",
+    "53",
+    "54",
+    "65",
+    "66",
+    "79",
+    "85",
+    "87",
+    "88",
+    "98",
+    "99",
+)
+DISCHARGE_DESTINATION_CODES: tuple[str, ...] = (
+    "19",
+    "29",
+    "30",
+    "37",
+    "38",
+    "48",
+    "49",
+    "50",
+    "51",
+    "52",
+    "53",
+    "54",
+    "65",
+    "66",
+    "79",
+    "84",
+    "85",
+    "87",
+    "88",
+    "98",
+    "99",
+)
+CARE_HOME_CODES: tuple[str, ...] = ("54", "65", "85")
+OTHER_HOSPITAL_CODES: tuple[str, ...] = ("49", "50", "51", "52", "53", "87")
+DIED_DESTINATION = "79"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the admissions table."""
+
+    name: str
+    kind: Kind
+    required: bool
+    nullable: bool
+    at_admission: bool
+    label: bool = False
+    codes: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("spell_id", "str", True, False, True, description="Unique spell key"),
+    Column("patient_id", "str", True, False, True, description="Pseudonymised patient key"),
+    Column("site", "str", True, False, True, description="Provider site code"),
+    Column("ward", "str", False, True, True, description="Current ward"),
+    Column("specialty", "str", False, True, True, description="Treatment function code"),
+    Column("admission_datetime", "datetime", True, False, True, description="Admission time"),
+    Column("age", "int", True, False, True, minimum=0, maximum=120, description="Age in years"),
+    Column("sex", "str", True, False, True, codes=SEX_CODES, description="NHS sex code"),
+    Column(
+        "ethnic_category",
+        "str",
+        True,
+        True,
+        True,
+        codes=ETHNIC_CODES,
+        description="NHS ethnic category A-S, Z not stated, 99 not known (missing = not known)",
+    ),
+    Column(
+        "imd_decile",
+        "int",
+        False,
+        True,
+        True,
+        minimum=1,
+        maximum=10,
+        description="IMD decile of residence, 1 = most deprived",
+    ),
+    Column(
+        "admission_method",
+        "str",
+        True,
+        False,
+        True,
+        codes=ADMISSION_METHOD_CODES,
+        description="ADMIMETH code",
+    ),
+    Column(
+        "admission_source",
+        "str",
+        False,
+        True,
+        True,
+        codes=ADMISSION_SOURCE_CODES,
+        description="ADMISORC code",
+    ),
+    Column("primary_diagnosis", "str", False, True, True, description="ICD-10 code at admission"),
+    Column(
+        "frailty_score",
+        "float",
+        False,
+        True,
+        True,
+        minimum=0,
+        maximum=200,
+        description="Hospital Frailty Risk Score",
+    ),
+    Column(
+        "comorbidity_count",
+        "int",
+        False,
+        True,
+        True,
+        minimum=0,
+        maximum=50,
+        description="Count of long-term conditions",
+    ),
+    Column("discharge_datetime", "datetime", False, True, False, label=True),
+    Column("discharge_ready_datetime", "datetime", False, True, False, label=True),
+    Column(
+        "discharge_destination",
+        "str",
+        False,
+        True,
+        False,
+        label=True,
+        codes=DISCHARGE_DESTINATION_CODES,
+    ),
+    Column("discharge_pathway", "int", False, True, False, label=True, minimum=0, maximum=3),
+)
+
+COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
+LABEL_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.label)
+ADMISSION_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.at_admission)
+
+# History features derived from earlier spells of the same patient (CONTRACT §1).
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "prior_admissions_365d",
+    "prior_emergency_admissions_365d",
+    "prior_bed_days_365d",
+    "days_since_last_discharge",
+)
+
+
+def is_emergency(method: str | None) -> bool:
+    """True for an emergency ADMIMETH code (21-28, 2A-2D)."""
+    return bool(method) and str(method).startswith("2")
+
+
+def admission_group(method: str | None) -> str:
+    """Group an ADMIMETH code: elective, emergency, maternity or other."""
+    if not method:
+        return "other"
+    first = str(method)[0]
+    return {"1": "elective", "2": "emergency", "3": "maternity"}.get(first, "other")

@@ -1,0 +1,102 @@
+"""`ModelBundle`: everything needed to score one target, saved as plain files (no pickles).
+
+Files: `booster.txt` (LightGBM text model) and `bundle.json` (encoder levels, calibrator,
+threshold, bands, metadata).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from features.build import FeatureSpec, derive_features
+from features.encoder import FeatureEncoder
+from models.calibration import PlattCalibrator
+
+BOOSTER_FILE = "booster.txt"
+BUNDLE_FILE = "bundle.json"
+
+
+@dataclass
+class ModelBundle:
+    """A fitted model for one target: encoder -> booster -> calibrator -> threshold and bands."""
+
+    target: str
+    booster: lgb.Booster
+    encoder: FeatureEncoder
+    calibrator: PlattCalibrator
+    threshold: float
+    high_cut: float
+    base_rate: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> FeatureSpec:
+        """The feature specification the model was trained with."""
+        return self.encoder.spec_
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Model input columns in matrix order."""
+        return list(self.encoder.columns_)
+
+    def encode(self, admissions: pd.DataFrame, history: pd.DataFrame | None = None) -> np.ndarray:
+        """Admissions -> model matrix, through the one shared feature path."""
+        return self.encoder.transform(derive_features(admissions, self.spec, history))
+
+    def raw_score(self, x: np.ndarray) -> np.ndarray:
+        """Booster log-odds for an encoded matrix."""
+        return np.asarray(self.booster.predict(x, raw_score=True), dtype=float)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for an encoded matrix."""
+        return self.calibrator.transform(self.raw_score(x))
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Per-feature SHAP values from LightGBM's tree SHAP (`pred_contrib`), in the booster's
+        log-odds space; the last column is the expected value. Rows sum to the raw score."""
+        return np.asarray(self.booster.predict(x, pred_contrib=True), dtype=float)
+
+    def band(self, p: np.ndarray) -> np.ndarray:
+        """Risk band per probability: `high` (top decile), `medium` (flagged), `low`."""
+        p = np.asarray(p, dtype=float)
+        return np.where(p >= self.high_cut, "high", np.where(p >= self.threshold, "medium", "low"))
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the bundle's files into `directory`."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(d / BOOSTER_FILE))
+        state = {
+            "target": self.target,
+            "encoder": self.encoder.to_dict(),
+            "calibrator": self.calibrator.to_dict(),
+            "threshold": self.threshold,
+            "high_cut": self.high_cut,
+            "base_rate": self.base_rate,
+            "metadata": self.metadata,
+        }
+        (d / BUNDLE_FILE).write_text(json.dumps(state, indent=2, default=str))
+        return d
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ModelBundle:
+        """Read a bundle written by `save`."""
+        d = Path(directory)
+        state = json.loads((d / BUNDLE_FILE).read_text())
+        return cls(
+            target=state["target"],
+            booster=lgb.Booster(model_file=str(d / BOOSTER_FILE)),
+            encoder=FeatureEncoder.from_dict(state["encoder"]),
+            calibrator=PlattCalibrator.from_dict(state["calibrator"]),
+            threshold=float(state["threshold"]),
+            high_cut=float(state["high_cut"]),
+            base_rate=float(state["base_rate"]),
+            metadata=dict(state.get("metadata", {})),
+        )
