@@ -118,10 +118,9 @@ def derive_features(
     """
     spec = spec or FeatureSpec()
     frame = admissions.drop(columns=[c for c in LABEL_COLUMNS if c in admissions], errors="ignore")
-    if history is not None:
-        hist_source = history
-    else:
-        hist_source = admissions if "discharge_datetime" in admissions else None
+    hist_source: pd.DataFrame | None = history
+    if hist_source is None and "discharge_datetime" in admissions:
+        hist_source = admissions
     if hist_source is None:
         frame = frame.assign(
             **{c: frame.get(c, 0.0) for c in HISTORY_COLUMNS[:3]},
@@ -132,10 +131,11 @@ def derive_features(
 
     admitted = pd.to_datetime(frame["admission_datetime"])
     method = _code(frame["admission_method"])
-    source = _code(frame.get("admission_source", pd.Series(np.nan, index=frame.index)))
+    empty = pd.Series(np.nan, index=frame.index)
+    source = _code(frame.get("admission_source", empty))
     derived = pd.DataFrame(index=frame.index)
     for col in ("age", "imd_decile", "frailty_score", "comorbidity_count", *HISTORY_COLUMNS):
-        derived[col] = pd.to_numeric(frame.get(col, np.nan), errors="coerce").astype(float)
+        derived[col] = pd.to_numeric(frame.get(col, empty), errors="coerce").astype(float)
     derived["from_care_home"] = source.isin(CARE_HOME_CODES).astype(float)
     derived["admission_hour"] = admitted.dt.hour.astype(float)
     derived["admission_weekday"] = admitted.dt.dayofweek.astype(float)
@@ -147,11 +147,9 @@ def derive_features(
     derived["admission_method"] = method
     derived["admission_source"] = source
     for col in ("specialty", "site", "ethnic_category"):
-        derived[col] = _code(frame.get(col, pd.Series(np.nan, index=frame.index)))
-    derived["diagnosis_chapter"] = _diagnosis_chapter(
-        frame.get("primary_diagnosis", pd.Series(np.nan, index=frame.index))
-    )
+        derived[col] = _code(frame.get(col, empty))
+    derived["diagnosis_chapter"] = _diagnosis_chapter(frame.get("primary_diagnosis", empty))
     for col in spec.columns:
         if col not in derived:
-            derived[col] = frame.get(col, np.nan)
+            derived[col] = frame.get(col, empty)
     return derived[list(spec.columns)]

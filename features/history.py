@@ -12,7 +12,6 @@ import pandas as pd
 from los.schema import HISTORY_COLUMNS
 
 WINDOW_DAYS = 365
-_DAY = np.timedelta64(1, "D")
 
 
 def compute_history(spells: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -64,8 +63,8 @@ def compute_history(spells: pd.DataFrame, history: pd.DataFrame | None = None) -
         return out[list(HISTORY_COLUMNS)]
 
     pairs = pairs.assign(
-        bed_days=(pairs["h_dis"] - pairs["h_adm"]) / _DAY,
-        since=(pairs["adm"] - pairs["h_dis"]) / _DAY,
+        bed_days=(pairs["h_dis"] - pairs["h_adm"]).dt.total_seconds() / 86400.0,
+        since=(pairs["adm"] - pairs["h_dis"]).dt.total_seconds() / 86400.0,
     )
     grouped = pairs.groupby("_pos").agg(
         n=("bed_days", "size"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,11 @@ def connect(tracking_uri: str, artifact_root: Path | None = None) -> str:
     With a local SQLite store, artifacts go under `artifact_root` (the data directory) rather
     than MLflow's default `./mlruns` in whatever directory the command runs from.
     """
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)
@@ -95,7 +99,8 @@ def log_bundle(
     client.set_registered_model_alias(registered_name, CHALLENGER, version)
     for key, value in (artifacts or {}).items():
         client.set_model_version_tag(registered_name, version, key, json.dumps(value, default=str))
-    run_id = mlflow.active_run().info.run_id if mlflow.active_run() else None
+    active = mlflow.active_run()
+    run_id = active.info.run_id if active is not None else None
     return ModelIdentity(registered_name, version, CHALLENGER, run_id)
 
 
