@@ -55,7 +55,12 @@ class TrainingResult:
     targets: list[TargetRun]
 
 
-def fit_target(prepared: PreparedData, target: Target, config: TrainingConfig) -> TargetRun:
+def fit_target(
+    prepared: PreparedData,
+    target: Target,
+    config: TrainingConfig,
+    progress: Progress = lambda msg: None,
+) -> TargetRun:
     """Fit, calibrate, choose the threshold and evaluate one target on the test period."""
     y_all = label(prepared.admissions, target, config.targets)
     check_periods(prepared.period, y_all, target.name)
@@ -66,6 +71,7 @@ def fit_target(prepared: PreparedData, target: Target, config: TrainingConfig) -
         return np.flatnonzero(prepared.mask(name) & known)
 
     tr, va, ca, te = (rows(n) for n in ("train", "validation", "calibration", "test"))
+    progress(f"fitting {target.name}")
     booster = fit_booster(
         prepared.x[tr],
         y[tr],
@@ -76,6 +82,7 @@ def fit_target(prepared: PreparedData, target: Target, config: TrainingConfig) -
         config=config.lightgbm,
         seed=config.seed,
     )
+    progress(f"calibrating {target.name}")
     raw_cal = np.asarray(booster.predict(prepared.x[ca], raw_score=True))
     calibrator = fit_calibrator(raw_cal, y[ca])
     p_cal = calibrator.transform(raw_cal)
@@ -98,6 +105,7 @@ def fit_target(prepared: PreparedData, target: Target, config: TrainingConfig) -
             "seed": config.seed,
         },
     )
+    progress(f"evaluating {target.name}")
     p_test = bundle.probability(prepared.x[te])
     evaluation = evaluate_target(
         target.name, prepared.admissions.iloc[te], y[te], p_test, threshold, config
@@ -136,8 +144,7 @@ def train_all(
     prepared = prepare(admissions, config)
     runs = []
     for target in targets_from_config(config.targets):
-        progress(f"training {target.name}")
-        run = fit_target(prepared, target, config)
+        run = fit_target(prepared, target, config, progress)
         test_rows = prepared.admissions.iloc[run.test_index]
         champ = champion_auroc(run, champions(target), test_rows)
         run.evaluation.gates = performance_gates(

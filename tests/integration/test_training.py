@@ -19,8 +19,10 @@ def test_trained_registry_has_loadable_champions(trained_registry: TrainedRegist
     models = registry.load_models("champion")
     assert set(models) == {"long_stay", "long_stay_21", "nctr"}
     assert {m.identity.name for m in models.values()} == {
-        "los-long-stay", "los-long-stay-21", "los-nctr",
-    }  # fmt: skip
+        "los-long-stay",
+        "los-long-stay-21",
+        "los-nctr",
+    }
     for outcome in trained_registry.summary.outcomes:  # type: ignore[attr-defined]
         assert outcome.promoted, [g for g in outcome.gates if not g.passed]
         challenger = registry.resolve(outcome.registered_name, "challenger")
@@ -37,9 +39,13 @@ def test_champion_loads_in_a_fresh_process(trained_registry: TrainedRegistry) ->
         "b, i = load_bundle('los-nctr', 'champion'); print(i.version, b.target)"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], env=trained_registry.env, capture_output=True, text=True,
-        timeout=120, check=True,
-    )  # fmt: skip
+        [sys.executable, "-c", code],
+        env=trained_registry.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert done.stdout.split()[-1] == "nctr"
 
 

@@ -46,8 +46,11 @@ def test_metrics_known_answers() -> None:
     assert m.n == 6 and m.prevalence == 0.5
     assert m.auroc == pytest.approx(6 / 9)  # 6 of 9 positive-negative pairs ordered
     rates = confusion_rates(y, p >= 0.5)
-    assert (rates.tpr, rates.fpr, rates.ppv) == (pytest.approx(2 / 3), pytest.approx(1 / 3),
-                                                 pytest.approx(2 / 3))  # fmt: skip
+    assert (rates.tpr, rates.fpr, rates.ppv) == (
+        pytest.approx(2 / 3),
+        pytest.approx(1 / 3),
+        pytest.approx(2 / 3),
+    )
     assert rates.for_ == pytest.approx(1 / 3)
     # perfectly calibrated in each bin -> zero error; a constant offset shows as that offset
     yy = np.repeat([0.0, 1.0], 500)

@@ -71,9 +71,13 @@ def test_entirely_empty_nullable_columns_are_fine() -> None:
 
 def test_derived_values() -> None:
     df = frame(
-        admission(admission_source="54", primary_diagnosis="s72.0", admission_method="2A",
-                  admission_datetime=pd.Timestamp("2024-03-08 22:15"))
-    )  # fmt: skip
+        admission(
+            admission_source="54",
+            primary_diagnosis="s72.0",
+            admission_method="2A",
+            admission_datetime=pd.Timestamp("2024-03-08 22:15"),
+        )
+    )
     row = derive_features(df).iloc[0]
     assert row["from_care_home"] == 1.0
     assert row["diagnosis_chapter"] == "S"

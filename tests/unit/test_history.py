@@ -15,15 +15,25 @@ T = pd.Timestamp
 
 def test_counts_prior_spells_in_window_only() -> None:
     spells = frame(
-        admission(spell_id="old", admission_datetime=T("2022-01-01"),
-                  discharge_datetime=T("2022-01-05")),  # > 365 days before
-        admission(spell_id="a", admission_datetime=T("2023-06-01"),
-                  discharge_datetime=T("2023-06-11"), admission_method="21"),
-        admission(spell_id="b", admission_datetime=T("2023-09-01"),
-                  discharge_datetime=T("2023-09-03"), admission_method="11"),
-        admission(spell_id="now", admission_datetime=T("2024-01-01"),
-                  discharge_datetime=T("2024-02-01")),
-    )  # fmt: skip
+        admission(
+            spell_id="old", admission_datetime=T("2022-01-01"), discharge_datetime=T("2022-01-05")
+        ),  # > 365 days before
+        admission(
+            spell_id="a",
+            admission_datetime=T("2023-06-01"),
+            discharge_datetime=T("2023-06-11"),
+            admission_method="21",
+        ),
+        admission(
+            spell_id="b",
+            admission_datetime=T("2023-09-01"),
+            discharge_datetime=T("2023-09-03"),
+            admission_method="11",
+        ),
+        admission(
+            spell_id="now", admission_datetime=T("2024-01-01"), discharge_datetime=T("2024-02-01")
+        ),
+    )
     h = compute_history(spells)
     now = h.iloc[3]
     assert now["prior_admissions_365d"] == 2
@@ -38,22 +48,30 @@ def test_counts_prior_spells_in_window_only() -> None:
 
 def test_spell_still_open_or_ending_after_admission_never_counts() -> None:
     spells = frame(
-        admission(spell_id="overlap", admission_datetime=T("2024-01-01"),
-                  discharge_datetime=T("2024-01-20")),
+        admission(
+            spell_id="overlap",
+            admission_datetime=T("2024-01-01"),
+            discharge_datetime=T("2024-01-20"),
+        ),
         admission(spell_id="open", admission_datetime=T("2023-12-01"), discharge_datetime=pd.NaT),
-        admission(spell_id="now", admission_datetime=T("2024-01-10"),
-                  discharge_datetime=T("2024-01-12")),
-    )  # fmt: skip
+        admission(
+            spell_id="now", admission_datetime=T("2024-01-10"), discharge_datetime=T("2024-01-12")
+        ),
+    )
     h = compute_history(spells)
     assert h.loc[2, "prior_admissions_365d"] == 0
 
 
 def test_other_patients_never_count() -> None:
     spells = frame(
-        admission(spell_id="x", patient_id="P2", admission_datetime=T("2023-12-01"),
-                  discharge_datetime=T("2023-12-05")),
+        admission(
+            spell_id="x",
+            patient_id="P2",
+            admission_datetime=T("2023-12-01"),
+            discharge_datetime=T("2023-12-05"),
+        ),
         admission(spell_id="now", patient_id="P1", admission_datetime=T("2024-01-10")),
-    )  # fmt: skip
+    )
     assert compute_history(spells).loc[1, "prior_admissions_365d"] == 0
 
 

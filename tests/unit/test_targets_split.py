@@ -33,8 +33,9 @@ def test_long_stay_labels_deaths_kept_and_inpatients_skipped() -> None:
     y = label(df, Target("long_stay", "long_stay", 7), TargetsConfig())
     assert y.tolist()[:3] == [1.0, 0.0, 1.0]
     assert np.isnan(y.iloc[3])
-    excl = label(df, Target("long_stay", "long_stay", 7),
-                 TargetsConfig(exclude_deaths_from_long_stay=True))  # fmt: skip
+    excl = label(
+        df, Target("long_stay", "long_stay", 7), TargetsConfig(exclude_deaths_from_long_stay=True)
+    )
     assert np.isnan(excl.iloc[2])
 
 
@@ -46,9 +47,10 @@ def test_nctr_from_ready_date_and_proxies() -> None:
         admission(discharge_ready_datetime=pd.NaT, discharge_pathway=2.0),
         admission(discharge_ready_datetime=pd.NaT, discharge_pathway=1.0),
         admission(discharge_destination="79", discharge_ready_datetime=T("2024-01-11")),
-        admission(discharge_ready_datetime=pd.NaT, discharge_pathway=np.nan,
-                  discharge_destination="54"),
-    )  # fmt: skip
+        admission(
+            discharge_ready_datetime=pd.NaT, discharge_pathway=np.nan, discharge_destination="54"
+        ),
+    )
     y = label(df, nctr, TargetsConfig())
     assert y.tolist()[:4] == [1.0, 0.0, 1.0, 0.0]
     assert np.isnan(y.iloc[4])  # deaths excluded
@@ -73,8 +75,9 @@ def test_temporal_split_is_ordered_and_complete(days: list[float]) -> None:
 
 def test_split_dates_from_config() -> None:
     admitted = pd.Series(pd.date_range("2023-01-01", "2024-12-31", freq="D"))
-    cfg = SplitConfig(train_end="2024-01-01", validation_end="2024-04-01",
-                      calibration_end="2024-07-01")  # fmt: skip
+    cfg = SplitConfig(
+        train_end="2024-01-01", validation_end="2024-04-01", calibration_end="2024-07-01"
+    )
     period = assign_periods(admitted, split_boundaries(admitted, cfg))
     assert period[admitted < T("2024-01-01")].eq("train").all()
     assert period[admitted >= T("2024-07-01")].eq("test").all()

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the PostgreSQL server binaries (Debian package) that the `postgres` tests start.
+# Idempotent: does nothing when initdb and pg_ctl already exist under /usr/lib/postgresql/*/bin.
+set -euo pipefail
+
+have_postgres() {
+    for bin in /usr/lib/postgresql/*/bin; do
+        if [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ]; then
+            echo "PostgreSQL found in $bin"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if have_postgres; then
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+echo "Installing PostgreSQL from Debian packages..."
+$SUDO apt-get update
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends postgresql
+
+# The tests never use the package's system cluster: they start throwaway clusters of their own.
+have_postgres
