@@ -18,7 +18,7 @@ pytestmark = pytest.mark.postgres
 postgres_url = postgres_url_fixture()
 
 N = 250
-BAD = {7: ("age", 140), 100: ("sex", "X"), 201: ("admission_method", 99)}
+BAD = {7: ("age", 140), 100: ("sex", "X"), 201: ("admission_method", 77)}
 
 
 def typed_admissions() -> pd.DataFrame:

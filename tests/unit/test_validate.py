@@ -131,7 +131,7 @@ BAD_VALUES = [
     ("sex", "M", "sex: not in code list"),
     ("ethnic_category", "W", "ethnic_category: not in code list"),
     ("imd_decile", "11", "imd_decile: out of range 1-10"),
-    ("admission_method", "99", "admission_method: not in code list"),
+    ("admission_method", "77", "admission_method: not in code list"),
     ("admission_source", "XX", "admission_source: not in code list"),
     ("frailty_score", "inf", "frailty_score: out of range 0-200"),
     ("comorbidity_count", "many", "comorbidity_count: not numeric"),
