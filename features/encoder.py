@@ -34,6 +34,15 @@ class FeatureEncoder:
         self.columns_ = list(spec.columns)
         return self
 
+    @property
+    def _lookup(self) -> dict[str, dict[str, float]]:
+        """level -> code per categorical column (built once, used on every transform)."""
+        cached: dict[str, dict[str, float]] | None = getattr(self, "_lookup_cache", None)
+        if cached is None:
+            cached = {c: {v: float(i) for i, v in enumerate(lv)} for c, lv in self.levels_.items()}
+            self._lookup_cache = cached
+        return cached
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "levels_"):
             raise NotFittedError("FeatureEncoder is not fitted: call fit() first")
@@ -51,10 +60,10 @@ class FeatureEncoder:
         for j, col in enumerate(self.columns_):
             values = features[col]
             if col in self.levels_:
-                cat = pd.Categorical(values.astype(object), categories=self.levels_[col])
-                codes = cat.codes.astype(np.float64)
-                codes[codes < 0] = np.nan
-                out[:, j] = codes
+                lookup = self._lookup[col]
+                codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+                mapped = np.array([lookup.get(str(u), np.nan) for u in uniques] + [np.nan])
+                out[:, j] = mapped[codes]
             else:
                 out[:, j] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
         return out

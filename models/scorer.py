@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import derive_features
+from features.encoder import FeatureEncoder
 from los.schema import LABEL_COLUMNS
 from models.reasons import Reason, build_reasons, reasons_text
 from models.registry import LoadedModel, ModelIdentity
@@ -27,6 +28,21 @@ class TargetScores:
     threshold: float
     reasons: list[list[Reason]] | None
     identity: ModelIdentity
+
+
+def _encode_once(
+    encoder: FeatureEncoder, features: pd.DataFrame, done: list[tuple[FeatureEncoder, np.ndarray]]
+) -> np.ndarray:
+    """Encode with `encoder`, reusing a matrix already built by an identical encoder.
+
+    Models trained in one run share their encoder's levels, so a batch is encoded once.
+    """
+    for other, x in done:
+        if other.columns_ == encoder.columns_ and other.levels_ == encoder.levels_:
+            return x
+    x = encoder.transform(features)
+    done.append((encoder, x))
+    return x
 
 
 class Scorer:
@@ -58,6 +74,7 @@ class Scorer:
             history = admissions
         frame = admissions.drop(columns=[c for c in LABEL_COLUMNS if c in admissions])
         derived: dict[tuple[str, ...], pd.DataFrame] = {}
+        encoded: list[tuple[FeatureEncoder, np.ndarray]] = []
         out: dict[str, TargetScores] = {}
         for target, model in self.models.items():
             bundle = model.bundle
@@ -65,7 +82,7 @@ class Scorer:
             if key not in derived:
                 derived[key] = derive_features(frame, bundle.spec, history)
             features = derived[key]
-            x = bundle.encoder.transform(features)
+            x = _encode_once(bundle.encoder, features, encoded)
             p = bundle.probability(x)
             why = None
             if reasons:
