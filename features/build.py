@@ -153,7 +153,7 @@ def derive_features(
     a millisecond and a million rows a few seconds, through the same code.
     """
     spec = spec or FeatureSpec()
-    frame = admissions.drop(columns=[c for c in LABEL_COLUMNS if c in admissions])
+    frame = admissions  # label columns are never read: `column` names admission fields only
     hist_source: pd.DataFrame | None = history
     if hist_source is None and "discharge_datetime" in admissions:
         hist_source = admissions
