@@ -1,0 +1,264 @@
+"""Benchmark of the HTTP service next to `mlflow models serve` on the same champion model.
+
+Both servers run in turn on 127.0.0.1 (never together, so they do not share the CPU). For each:
+one client sending one admission at a time (latency), N concurrent clients sending one admission
+each (throughput), and N clients sending batches. Ours returns every target with reasons; MLflow's
+returns one probability for `los-long-stay`, so the comparison flatters MLflow.
+
+    uv run python benchmarks/serve.py                      # trains its own registry first
+    LOS_BENCH_TRACKING_URI=sqlite:///data/mlflow.db LOS_BENCH_DATA=data/admissions.parquet \\
+        uv run python benchmarks/serve.py --clients 8 --seconds 10
+
+Prints a table and writes JSON (default `benchmarks/results/serve.json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+MAX_CLIENTS, MAX_SECONDS = 64, 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, str], pd.DataFrame]:
+    """Environment pointing at a registry with champions, and admissions to send."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env["LOS_DATA_DIR"] = str(tmp)
+    env["LOS_AUDIT_URL"] = f"sqlite:///{tmp / 'audit.db'}"
+    for key in ("LOS_API_KEYS", "LOS_HISTORY_SOURCE"):
+        env.pop(key, None)
+    uri, data = os.environ.get("LOS_BENCH_TRACKING_URI"), os.environ.get("LOS_BENCH_DATA")
+    if uri and data:
+        env["MLFLOW_TRACKING_URI"] = uri
+        return env, pd.read_parquet(data) if data.endswith(".parquet") else pd.read_csv(data)
+    from features.generate import generate_admissions
+    from los.config import Settings, TrainingConfig
+    from models.registry import promote
+    from training.register import train_and_register
+
+    print(f"generating {args.rows:,} admissions and training a registry in {tmp} ...")
+    admissions = generate_admissions(args.rows, seed=11).admissions
+    settings = Settings(los_data_dir=tmp, mlflow_tracking_uri=None)
+    summary = train_and_register(admissions, TrainingConfig(), settings, tmp / "reports")
+    for outcome in summary.outcomes:  # the benchmark needs champions even if a gate failed
+        promote(outcome.registered_name, outcome.version)
+    env["MLFLOW_TRACKING_URI"] = settings.tracking_uri
+    return env, admissions
+
+
+def request_rows(admissions: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+    from los.schema import ADMISSION_COLUMNS
+
+    sample = admissions.sample(min(n, len(admissions)), random_state=5)
+    rows = []
+    for rec in sample[[c for c in ADMISSION_COLUMNS if c in sample]].to_dict("records"):
+        row = {}
+        for k, v in rec.items():
+            if isinstance(v, pd.Timestamp):
+                v = v.isoformat()
+            elif v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                v = None
+            row[k] = v
+        rows.append(row)
+    return rows
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
+
+
+def wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 180.0) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready after {timeout}s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def load(
+    url: str, bodies: Callable[[int], Any], clients: int, seconds: float, rows_per: int
+) -> dict[str, Any]:
+    """`clients` threads post for `seconds`; latency percentiles and throughput."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def client(k: int) -> None:
+        with httpx.Client(timeout=60) as c:
+            i = k
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                r = c.post(url, json=bodies(i))
+                latencies[k].append(time.perf_counter() - t0)
+                failures[k] += r.status_code != 200
+                i += clients
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    ms = np.array([x for per in latencies for x in per]) * 1000
+    return {
+        "clients": clients,
+        "rows_per_request": rows_per,
+        "requests": int(ms.size),
+        "failed": int(sum(failures)),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "requests_per_s": round(ms.size / wall, 1),
+        "rows_per_s": round(ms.size * rows_per / wall, 1),
+    }
+
+
+def suite(
+    one_url: str, one: Callable[[dict], Any], batch_url: str, batch: Callable[[list[dict]], Any],
+    rows: list[dict], args: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """Single admissions with 1 and N clients, then batches with N clients."""
+    n, b = len(rows), args.batch
+
+    def single(i: int) -> Any:
+        return one(rows[i % n])
+
+    def many(i: int) -> Any:
+        return batch([rows[(i * b + j) % n] for j in range(b)])
+
+    load(one_url, single, 2, 2.0, 1)  # warm-up
+    return {
+        "single_1_client": load(one_url, single, 1, args.seconds, 1),
+        f"single_{args.clients}_clients": load(one_url, single, args.clients, args.seconds, 1),
+        f"batch{b}_{args.clients}_clients": load(batch_url, many, args.clients, args.seconds, b),
+    }
+
+
+def run_ours(env: dict[str, str], rows: list[dict], args: Any, tmp: Path) -> dict:
+    port = free_port()
+    proc = start([str(BIN / "los"), "serve", "--host", HOST, "--port", str(port)], env, tmp / "o")
+    try:
+        ready = wait(f"http://{HOST}:{port}/ready", proc)
+        base = f"http://{HOST}:{port}/v1/score"
+        results = suite(base, lambda r: r, f"{base}/batch", lambda r: r, rows, args)
+        return {"start_to_ready_s": round(ready, 1), "results": results}
+    finally:
+        stop(proc)
+
+
+def run_mlflow(env: dict[str, str], rows: list[dict], args: Any, tmp: Path) -> dict:
+    if shutil.which("mlflow", path=env["PATH"]) is None:
+        return {"error": "mlflow command not found"}
+    port = free_port()
+    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", "models:/los-long-stay@champion",
+           "--env-manager", "local", "-h", HOST, "-p", str(port)]  # fmt: skip
+    proc = start(cmd, env, tmp / "m")
+    try:
+        ready = wait(f"http://{HOST}:{port}/ping", proc)
+        url = f"http://{HOST}:{port}/invocations"
+        probe = httpx.post(url, json={"dataframe_records": rows[:1]}, timeout=60)
+        if probe.status_code != 200:
+            return {"error": f"invocations answered {probe.status_code}: {probe.text[:300]}"}
+        results = suite(
+            url, lambda r: {"dataframe_records": [r]}, url, lambda r: {"dataframe_records": r},
+            rows, args,
+        )  # fmt: skip
+        return {"start_to_ready_s": round(ready, 1), "results": results}
+    finally:
+        stop(proc)
+
+
+def table(report: dict) -> str:
+    ours, theirs = report["ours"]["results"], report["mlflow"].get("results", {})
+    lines = [
+        f"{'scenario':<22} {'server':<8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'rows/s':>9}"
+    ]
+    for name, mine in ours.items():
+        for label, r in (("ours", mine), ("mlflow", theirs.get(name))):
+            if r:
+                lines.append(
+                    f"{name:<22} {label:<8} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+                    f"{r['requests_per_s']:>8.1f} {r['rows_per_s']:>9.1f}"
+                )
+        if theirs.get(name):
+            speed = mine["rows_per_s"] / theirs[name]["rows_per_s"]
+            latency = theirs[name]["p50_ms"] / mine["p50_ms"]
+            lines.append(
+                f"{'':<22} ratio    rows/s ours/mlflow {speed:.2f}x, p50 mlflow/ours {latency:.2f}x"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--rows", type=int, default=20_000, help="rows to train on, if training")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "serve.json")
+    args = parser.parse_args(argv)
+    args.clients = max(1, min(args.clients, MAX_CLIENTS))
+    args.seconds = max(1.0, min(args.seconds, MAX_SECONDS))
+    with tempfile.TemporaryDirectory(prefix="los-bench-") as name:
+        tmp = Path(name)
+        env, admissions = prepare(args, tmp)
+        rows = request_rows(admissions, 500)
+        print(f"our service: {args.clients} clients, {args.seconds:.0f} s per scenario ...")
+        report = {"ours": run_ours(env, rows, args, tmp)}
+        print("mlflow models serve ...")
+        report["mlflow"] = run_mlflow(env, rows, args, tmp)
+    report["settings"] = {"clients": args.clients, "seconds": args.seconds, "batch": args.batch,
+                          "cpus": os.cpu_count(), "note": "ours: 3 targets + reasons; "
+                          "mlflow: los-long-stay probability only"}  # fmt: skip
+    print(table(report))
+    if "error" in report["mlflow"]:
+        print(f"mlflow models serve: {report['mlflow']['error']}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,347 @@
+"""The daily risk list: current inpatients ranked by combined risk, with a ward and site roll-up.
+
+One function builds the list (`build_risk_list`, used by `los risk-list` and `POST /v1/risk-list`)
+and one writes it as CSV, HTML (a printable page for the ward: `models/templates/`) or JSON by
+the file extension (`write_risk_list`).
+
+Ranking: the combined risk is the mean of the `long_stay` and `nctr` probabilities (of whichever
+of the two are loaded; all targets when neither is). With a capacity K, the top K patients are
+flagged "review today"; without one, a patient is flagged when either ranking model flags them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from los.errors import DataSourceError, MissingColumnError
+from models.reasons import Reason, reasons_text
+from models.registry import ModelIdentity
+from models.scorer import Scorer, TargetScores
+
+RANKING_TARGETS: tuple[str, ...] = ("long_stay", "nctr")
+BAND_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
+OUTPUT_TYPES: tuple[str, ...] = (".csv", ".html", ".htm", ".json")
+_RAISES = " (raises risk)"
+
+
+@dataclass(frozen=True)
+class RiskListRow:
+    """One inpatient on the list."""
+
+    rank: int
+    spell_id: str
+    patient_id: str
+    site: str
+    ward: str | None
+    specialty: str | None
+    admission_datetime: datetime
+    days_in_hospital: int
+    combined_risk: float
+    risk_band: str
+    flagged: bool
+    probabilities: dict[str, float]
+    bands: dict[str, str]
+    model_flags: dict[str, bool]
+    reasons: dict[str, list[Reason]]
+
+    def main_reasons(self, targets: tuple[str, ...], top_k: int = 3) -> list[str]:
+        """The strongest reasons raising the ranking targets' risk, one per field, in words."""
+        best: dict[str, Reason] = {}
+        for target in targets:
+            for r in self.reasons.get(target, []):
+                if r.contribution > 0 and (
+                    r.field not in best or r.contribution > best[r.field].contribution
+                ):
+                    best[r.field] = r
+        ranked = sorted(best.values(), key=lambda r: -r.contribution)[:top_k]
+        return [r.text.removesuffix(_RAISES) for r in ranked]
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """Roll-up of one ward (or a whole site when `ward` is None)."""
+
+    site: str
+    ward: str | None
+    patients: int
+    flagged: int
+    expected: dict[str, float]  # sum of probabilities per target: expected number of cases
+
+
+@dataclass(frozen=True)
+class RiskList:
+    """The ranked list, its roll-ups and what produced it."""
+
+    list_date: date
+    generated_at: datetime
+    site: str | None
+    capacity: int | None
+    rows: list[RiskListRow]
+    wards: list[GroupSummary]
+    sites: list[GroupSummary]
+    models: dict[str, ModelIdentity]
+    descriptions: dict[str, str | None]  # each model's own description of its target
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def targets(self) -> list[str]:
+        """Targets in the models' order."""
+        return list(self.models)
+
+    @property
+    def ranking_targets(self) -> tuple[str, ...]:
+        """Targets whose probabilities make the combined risk."""
+        return _ranking_targets(self.targets)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per patient (the CSV layout)."""
+        records = []
+        for r in self.rows:
+            rec = _base(r)
+            for t in self.targets:
+                rec[f"{t}_probability"] = round(r.probabilities[t], 6)
+                rec[f"{t}_risk_band"] = r.bands[t]
+                rec[f"{t}_flagged"] = r.model_flags[t]
+                rec[f"{t}_reasons"] = reasons_text(r.reasons[t])
+                rec[f"{t}_model_version"] = f"{self.models[t].name}/{self.models[t].version}"
+            records.append(rec)
+        per = ["probability", "risk_band", "flagged", "reasons", "model_version"]
+        columns = list(_base_fields()) + [f"{t}_{p}" for t in self.targets for p in per]
+        return pd.DataFrame(records, columns=columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON layout."""
+        return {
+            "list_date": self.list_date.isoformat(),
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+            "site": self.site,
+            "capacity": self.capacity,
+            "ranking": {"combined_risk": f"mean of {' and '.join(self.ranking_targets)}"},
+            "counts": self.counts,
+            "models": {t: m.to_dict() for t, m in self.models.items()},
+            "patients": [_row_dict(r) for r in self.rows],
+            "wards": [_group_dict(g) for g in self.wards],
+            "sites": [_group_dict(g) for g in self.sites],
+        }
+
+
+def _base_fields() -> tuple[str, ...]:
+    return (
+        "rank", "spell_id", "patient_id", "site", "ward", "specialty", "admission_datetime",
+        "days_in_hospital", "combined_risk", "risk_band", "flagged",
+    )  # fmt: skip
+
+
+def _base(r: RiskListRow) -> dict[str, Any]:
+    rec = {name: getattr(r, name) for name in _base_fields()}
+    rec["combined_risk"] = round(r.combined_risk, 6)
+    return rec
+
+
+def _row_dict(r: RiskListRow) -> dict[str, Any]:
+    rec = _base(r) | {"admission_datetime": r.admission_datetime.isoformat()}
+    rec["targets"] = {
+        t: {
+            "probability": round(p, 6),
+            "risk_band": r.bands[t],
+            "flagged": r.model_flags[t],
+            "reasons": [x.to_dict() for x in r.reasons[t]],
+        }
+        for t, p in r.probabilities.items()
+    }
+    return rec
+
+
+def _group_dict(g: GroupSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {"site": g.site}
+    if g.ward is not None or g.patients == 0:
+        out["ward"] = g.ward
+    out |= {"patients": g.patients, "flagged": g.flagged}
+    out["expected"] = {t: round(v, 2) for t, v in g.expected.items()}
+    return out
+
+
+def _ranking_targets(targets: list[str]) -> tuple[str, ...]:
+    chosen = tuple(t for t in RANKING_TARGETS if t in targets)
+    return chosen or tuple(targets)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return str(value)
+
+
+def _census(
+    frame: pd.DataFrame, on: date | None, site: str | None
+) -> tuple[pd.DataFrame, date, dict[str, int]]:
+    """Current inpatients on the list date, and how many rows were left off and why."""
+    needed = ("spell_id", "patient_id", "site", "admission_datetime")
+    missing = [c for c in needed if c not in frame]
+    if missing:
+        raise MissingColumnError(missing)
+    counts = {"rows_in": len(frame)}
+    admitted = pd.to_datetime(frame["admission_datetime"])
+    keep = np.ones(len(frame), dtype=bool)
+    if "discharge_datetime" in frame:
+        discharged = frame["discharge_datetime"].notna().to_numpy()
+        counts["left_off_discharged"] = int(discharged.sum())
+        keep &= ~discharged
+    if site is not None:
+        other = (frame["site"].astype("string") != site).fillna(True).to_numpy()
+        counts["left_off_other_site"] = int((other & keep).sum())
+        keep &= ~other
+    if on is None:
+        latest = admitted[keep].max()
+        on = latest.date() if pd.notna(latest) else datetime.now(UTC).date()
+    later = (admitted.dt.normalize() > pd.Timestamp(on)).to_numpy()
+    counts["left_off_admitted_after_list_date"] = int((later & keep).sum())
+    keep &= ~later
+    census = frame.loc[keep].reset_index(drop=True)
+    counts["inpatients"] = len(census)
+    return census, on, counts
+
+
+def _flags(
+    scores: dict[str, TargetScores],
+    ranking: tuple[str, ...],
+    order: np.ndarray,
+    capacity: int | None,
+) -> np.ndarray:
+    """Top `capacity` by combined risk; without a capacity, flagged by any ranking model."""
+    flagged = np.zeros(len(order), dtype=bool)
+    if capacity is not None:
+        flagged[order[:capacity]] = True
+    elif len(order):
+        flagged = np.any([scores[t].flagged for t in ranking], axis=0)
+    return flagged
+
+
+def _rows(
+    census: pd.DataFrame,
+    on: date,
+    scores: dict[str, TargetScores],
+    ranking: tuple[str, ...],
+    capacity: int | None,
+) -> list[RiskListRow]:
+    n = len(census)
+    if n == 0:
+        return []
+    targets = list(scores)
+    combined = np.mean([scores[t].probability for t in ranking], axis=0)
+    order = np.lexsort((census["spell_id"].astype(str).to_numpy(), -combined))
+    flagged = _flags(scores, ranking, order, capacity)
+    admitted = pd.to_datetime(census["admission_datetime"])
+    days = (pd.Timestamp(on) - admitted.dt.normalize()).dt.days.to_numpy()
+    ward = census["ward"] if "ward" in census else pd.Series(None, index=census.index)
+    specialty = (
+        census["specialty"] if "specialty" in census else pd.Series(None, index=census.index)
+    )
+    why = {t: scores[t].reasons or [[] for _ in range(n)] for t in targets}
+    when = list(admitted.dt.to_pydatetime())
+    rows = []
+    for rank, i in enumerate(order, start=1):
+        bands = {t: str(scores[t].band[i]) for t in targets}
+        rows.append(
+            RiskListRow(
+                rank=rank,
+                spell_id=str(census["spell_id"].iat[i]),
+                patient_id=str(census["patient_id"].iat[i]),
+                site=str(census["site"].iat[i]),
+                ward=_text(ward.iat[i]),
+                specialty=_text(specialty.iat[i]),
+                admission_datetime=when[i],
+                days_in_hospital=int(days[i]),
+                combined_risk=float(combined[i]),
+                risk_band=max((bands[t] for t in ranking), key=BAND_ORDER.__getitem__),
+                flagged=bool(flagged[i]),
+                probabilities={t: float(scores[t].probability[i]) for t in targets},
+                bands=bands,
+                model_flags={t: bool(scores[t].flagged[i]) for t in targets},
+                reasons={t: list(why[t][i]) for t in targets},
+            )
+        )
+    return rows
+
+
+def build_risk_list(
+    scorer: Scorer,
+    frame: pd.DataFrame,
+    on: date | None = None,
+    site: str | None = None,
+    capacity: int | None = None,
+    history: pd.DataFrame | None = None,
+) -> RiskList:
+    """Rank the current inpatients of `frame` (rows without a discharge) on the list date.
+
+    `on` defaults to the date of the latest admission in the census (an extract's snapshot; for
+    a live feed, today). Admissions after `on` and, with `site`, other sites are left off and
+    counted. History comes from the census rows' own history columns when present, else from
+    `history`, else from the discharged spells of `frame` itself.
+    """
+    if capacity is not None and capacity < 0:
+        raise ValueError("capacity must be zero or more")
+    census, on, counts = _census(frame, on, site)
+    ended = "discharge_datetime" in frame and bool(frame["discharge_datetime"].notna().any())
+    if history is None and ended:
+        history = frame
+    scores = scorer.score(census, history=history, reasons=True, top_k=3) if len(census) else {}
+    targets = scorer.targets
+    ranking = _ranking_targets(targets)
+    rows = _rows(census, on, scores, ranking, capacity)
+    counts["flagged"] = sum(r.flagged for r in rows)
+    return RiskList(
+        list_date=on,
+        generated_at=datetime.now(UTC).replace(microsecond=0),
+        site=site,
+        capacity=capacity,
+        rows=rows,
+        wards=_roll_up(rows, targets, by_ward=True),
+        sites=_roll_up(rows, targets, by_ward=False),
+        models={t: scorer.models[t].identity for t in targets},
+        descriptions={t: scorer.models[t].bundle.metadata.get("description") for t in targets},
+        counts=counts,
+    )
+
+
+def _roll_up(rows: list[RiskListRow], targets: list[str], by_ward: bool) -> list[GroupSummary]:
+    groups: dict[tuple[str, str | None], list[RiskListRow]] = {}
+    for r in rows:
+        groups.setdefault((r.site, r.ward if by_ward else None), []).append(r)
+    out = [
+        GroupSummary(
+            site=site,
+            ward=ward,
+            patients=len(members),
+            flagged=sum(r.flagged for r in members),
+            expected={t: float(sum(r.probabilities[t] for r in members)) for t in targets},
+        )
+        for (site, ward), members in groups.items()
+    ]
+    return sorted(out, key=lambda g: (g.site, g.ward or ""))
+
+
+def write_risk_list(result: RiskList, path: str | Path) -> Path:
+    """Write the list as CSV, HTML or JSON by extension; returns the path."""
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in OUTPUT_TYPES:
+        raise DataSourceError(f"unsupported risk list type: {out.name} (use .csv, .html or .json)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        result.to_frame().to_csv(out, index=False)
+    elif suffix == ".json":
+        out.write_text(json.dumps(result.to_dict(), indent=2))
+    else:
+        from models.templates.render import render_risk_list
+
+        out.write_text(render_risk_list(result), encoding="utf-8")
+    return out

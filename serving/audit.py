@@ -1,0 +1,182 @@
+"""The audit trail: one row per score (time, model name and version, spell_id, probability, flag).
+
+No other patient data is stored. Rows are queued by the scoring thread and written in batches by
+one background thread (SQLAlchemy Core `executemany`), so writing never sits on a request's path.
+
+Failure policy: **answer and count**. If the store fails (disk full, database down) the service
+keeps answering; failed and dropped rows are counted in `los_audit_rows_failed_total`, logged
+(counts only) and shown by `/ready` as `"audit": "failing"`, so an alert can fire. The daily work
+of a discharge team should not stop because the audit disk filled, and the counter says exactly
+how many scores went unaudited. A batch is retried once before it is counted as failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from models.registry import ModelIdentity
+from serving.metrics import ServiceMetrics
+
+log = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+score_audit = sa.Table(
+    "score_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scored_at", sa.DateTime, nullable=False),
+    sa.Column("model_name", sa.String(100), nullable=False),
+    sa.Column("model_version", sa.String(20), nullable=False),
+    sa.Column("spell_id", sa.String(100), nullable=False),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class AuditBatch:
+    """The scores of one scoring call for one model version."""
+
+    scored_at: datetime
+    model_name: str
+    model_version: str
+    spell_ids: list[str]
+    probability: np.ndarray
+    flagged: np.ndarray
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Rows for the insert."""
+        return [
+            {
+                "scored_at": self.scored_at,
+                "model_name": self.model_name,
+                "model_version": self.model_version,
+                "spell_id": s,
+                "probability": float(p),
+                "flagged": bool(f),
+            }
+            for s, p, f in zip(self.spell_ids, self.probability, self.flagged, strict=True)
+        ]
+
+
+def _engine(url: str) -> sa.Engine:
+    made = sa.engine.make_url(url)
+    if made.get_backend_name() == "sqlite" and made.database not in (None, "", ":memory:"):
+        Path(made.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 5})
+
+        @sa.event.listens_for(engine, "connect")
+        def _wal(dbapi_conn: Any, _record: Any) -> None:  # readers never block the writer
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class AuditWriter:
+    """Queue scores and write them from a background thread; see the module doc for failures."""
+
+    def __init__(
+        self, url: str, metrics: ServiceMetrics, max_queue: int = 10_000, max_rows: int = 20_000
+    ) -> None:
+        self.url = url
+        self.metrics = metrics
+        self.max_rows = max_rows
+        self._queue: queue.Queue[AuditBatch | None] = queue.Queue(maxsize=max_queue)
+        self._thread: threading.Thread | None = None
+        self._engine: sa.Engine | None = None
+        self.healthy = True
+        self.rows_written = 0
+        self.rows_failed = 0
+
+    def start(self) -> None:
+        """Create the table if needed and start the writer thread."""
+        try:
+            self._engine = _engine(self.url)
+            metadata.create_all(self._engine)
+        except Exception as exc:  # the service still answers: see the failure policy
+            self.healthy = False
+            log.error("audit store unavailable at start: %s", type(exc).__name__)
+        self._thread = threading.Thread(target=self._run, name="los-audit", daemon=True)
+        self._thread.start()
+
+    def record(self, batch: AuditBatch) -> None:
+        """Queue one batch without blocking; a full queue counts the rows as failed."""
+        try:
+            self._queue.put_nowait(batch)
+        except queue.Full:
+            self._failed(len(batch.spell_ids), "queue full")
+
+    def record_scores(
+        self, spell_ids: list[str], scored: list[tuple[ModelIdentity, np.ndarray, np.ndarray]]
+    ) -> None:
+        """Audit one scoring call: (model identity, probabilities, flags) per target."""
+        when = datetime.now(UTC).replace(tzinfo=None)
+        for identity, probability, flagged in scored:
+            self.metrics.scores.labels(identity.name, identity.version).inc(len(spell_ids))
+            self.record(
+                AuditBatch(when, identity.name, identity.version, spell_ids, probability, flagged)
+            )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join(timeout)
+        self._thread = None
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _failed(self, n: int, why: str) -> None:
+        self.healthy = False
+        self.rows_failed += n
+        self.metrics.audit_failed.inc(n)
+        log.error("audit: %d score rows not written (%s)", n, why)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            rows = first.rows()
+            while len(rows) < self.max_rows:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                rows.extend(nxt.rows())
+            self._write(rows)
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        for attempt in (1, 2):
+            try:
+                if self._engine is None:
+                    self._engine = _engine(self.url)
+                    metadata.create_all(self._engine)
+                with self._engine.begin() as conn:
+                    conn.execute(score_audit.insert(), rows)
+            except Exception as exc:
+                if attempt == 2:
+                    self._failed(len(rows), type(exc).__name__)
+                    return
+                time.sleep(0.2)
+                continue
+            self.healthy = True
+            self.rows_written += len(rows)
+            self.metrics.audit_written.inc(len(rows))
+            return

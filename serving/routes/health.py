@@ -1,0 +1,47 @@
+"""Operations: liveness (`/health`), readiness (`/ready`) and Prometheus metrics (`/metrics`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+
+from serving.deps import Services, get_services, require_api_key
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", summary="The process is alive")
+def health() -> dict[str, str]:
+    """Always 200 while the process runs."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    summary="Models are loaded",
+    responses={503: {"description": "not ready yet: models (or history) not loaded"}},
+)
+def ready(services: Services = Depends(get_services)) -> JSONResponse:
+    """200 with the served versions once loaded; 503 before (with the last registry error)."""
+    holder = services.holder
+    body: dict[str, Any] = {
+        "ready": holder.ready,
+        "models": holder.current.versions if holder.current else {},
+        "audit": "ok" if services.audit.healthy else "failing",
+        "last_check": holder.last_check.isoformat() if holder.last_check else None,
+        "registry_error": holder.last_error,
+    }
+    return JSONResponse(body, status_code=200 if holder.ready else 503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    dependencies=[Depends(require_api_key)],
+    response_class=Response,
+)
+def metrics(services: Services = Depends(get_services)) -> Response:
+    """Request counts, latency histogram, scores per model version, reloads, audit counts."""
+    return Response(services.metrics.render(), media_type="text/plain; version=0.0.4")
