@@ -47,7 +47,7 @@ format: install ## Apply ruff formatting and import sorting
 	$(UV) run ruff format .
 
 bench: install ## Benchmarks (training, scoring, service); prints tables, writes JSON
-	$(UV) run python benchmarks/run.py
+	PYTHONPATH=. $(UV) run python benchmarks/run.py
 
 serve: install ## Run the HTTP service on 127.0.0.1:8000
 	LOS_DATA_DIR=$(DATA_DIR) $(UV) run los serve

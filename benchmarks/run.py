@@ -1,0 +1,35 @@
+"""`make bench`: training, batch scoring and service benchmarks in one run (tables + JSON).
+
+    uv run python benchmarks/run.py                    # 100k and 1M training, 1M scoring, service
+    uv run python benchmarks/run.py --train-sizes 100000 1000000 3000000
+Not part of `make test`: it takes several minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from benchmarks import score, train
+from benchmarks.common import ROOT, save
+
+
+def main() -> None:
+    """Run every benchmark and save one combined JSON file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--score-rows", type=int, default=1_000_000)
+    parser.add_argument("--skip-serve", action="store_true")
+    args = parser.parse_args()
+    payload = {
+        **train.main(args.train_sizes),
+        **score.main(args.score_rows, train_rows=100_000, use_env=False),
+    }
+    if not args.skip_serve:
+        subprocess.run([sys.executable, "benchmarks/serve.py"], cwd=ROOT, check=True)
+    print(f"results: {save('bench', payload)}")
+
+
+if __name__ == "__main__":
+    main()
