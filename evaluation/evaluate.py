@@ -28,12 +28,18 @@ class TargetEvaluation:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The per-target block of metrics.json (CONTRACT §4)."""
-        return {
+        """The per-target block of metrics.json (CONTRACT §4), plus calibration curves kept
+        apart from the contract's `groups` block."""
+        out: dict[str, Any] = {
             "overall": self.overall.to_dict(),
             "groups": self.groups,
             "gates": {g.name: g.to_dict() for g in self.gates},
         }
+        if self.calibration:
+            out["calibration_curve"] = self.calibration
+        if self.extras.get("group_calibration"):
+            out["group_calibration"] = self.extras["group_calibration"]
+        return out
 
 
 def evaluate_target(
@@ -44,15 +50,28 @@ def evaluate_target(
     threshold: float,
     config: TrainingConfig,
 ) -> TargetEvaluation:
-    """Overall metrics and group metrics for calibrated probabilities `p` on labelled rows."""
-    from evaluation.fairness import group_metrics  # fairness is the heavier part
+    """Overall metrics and group metrics for calibrated probabilities `p` on labelled rows.
+
+    `extras` keeps what the report draws: the labels and probabilities (`y`, `p`), per-group
+    calibration curves and each attribute's reference group.
+    """
+    from evaluation.fairness import assess_fairness  # fairness is the heavier part
 
     bins = config.evaluation.calibration_bins
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    fairness = assess_fairness(admissions, y, p, threshold, config)
     return TargetEvaluation(
         target=target,
         overall=overall_metrics(y, p, threshold, bins),
-        groups=group_metrics(admissions, y, p, threshold, config),
+        groups=fairness.groups,
         calibration=calibration_curve(y, p, bins),
+        extras={
+            "y": y,
+            "p": p,
+            "group_calibration": fairness.curves,
+            "reference_groups": fairness.reference,
+        },
     )
 
 

@@ -1,12 +1,28 @@
-"""Evaluation reports: metrics.json (contract layout); HTML report and model card to follow."""
+"""Evaluation reports: metrics.json (contract layout), a self-contained report.html, a model card.
+
+report.html is one file an evaluator can open offline: styles are inline, charts are inline PNG
+data URIs and there is no external URL of any kind.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jinja2
+import numpy as np
+
+from evaluation import plots
 from evaluation.evaluate import TargetEvaluation, write_metrics
+from evaluation.gates import all_passed
+from evaluation.groups import ATTRIBUTES, TITLES, group_label
+from los.config import GatesConfig
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass
@@ -19,12 +35,238 @@ class ReportContext:
     notes: list[str] = field(default_factory=list)
 
 
+def fmt(value: Any, digits: int = 3, percent: bool = False) -> str:
+    """A number for a table cell; an em dash when missing."""
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        return f"{value:.{max(digits - 2, 0)}%}" if percent else f"{value:.{digits}f}"
+    if isinstance(value, list | tuple):
+        return "–".join(fmt(v, digits, percent) for v in value)
+    return str(value)
+
+
+def fmt_ci(ci: Any, digits: int = 2) -> str:
+    """A 95% interval as `lo–hi`, empty when unavailable."""
+    if not ci or ci[0] is None or ci[1] is None:
+        return ""
+    return f"{ci[0]:.{digits}f}–{ci[1]:.{digits}f}"
+
+
+def _limits(evaluation: TargetEvaluation) -> dict[str, tuple[float, float]]:
+    """The bands and limits the gates used (configured defaults where no gate ran)."""
+    defaults = GatesConfig()
+    out = {
+        "fnr_ratio": tuple(defaults.fnr_ratio_band),
+        "calibration_ratio": tuple(defaults.calibration_ratio_band),
+        "calibration_error": (0.0, defaults.max_group_calibration_error),
+    }
+    for gate in evaluation.gates:
+        kind = gate.name.split(":")[0].replace("group_", "")
+        if kind in out and gate.limit is not None:
+            limit = gate.limit if isinstance(gate.limit, list | tuple) else [0.0, gate.limit]
+            out[kind] = (float(limit[0]), float(limit[1]))
+    return out  # type: ignore[return-value]
+
+
+def _beyond(value: float | None, band: tuple[float, float]) -> bool:
+    return value is not None and not band[0] <= value <= band[1]
+
+
+_FINDING_ORDER = {a: i for i, a in enumerate(
+    ("ethnic_group", "ethnicity_deprivation", "ethnic_category", "imd_quintile", "sex")
+)}  # fmt: skip
+
+
+def findings(evaluation: TargetEvaluation) -> list[dict[str, Any]]:
+    """Groups, in every reported attribute (gated or not), whose FNR ratio (age-adjusted where
+    available) or calibration ratio is beyond its band on the estimate with a 95% interval that
+    excludes 1: disparities worth a look, even where no gate covers them."""
+    limits = _limits(evaluation)
+    out: list[dict[str, Any]] = []
+    order: list[tuple[bool, int]] = []
+    for attribute, table in evaluation.groups.items():
+        for group, r in table.items():
+            if r["suppressed"] or r.get("reference"):
+                continue
+            fnr_key = "fnr_ratio_age_adjusted" if r.get("fnr_ratio_age_adjusted") else "fnr_ratio"
+            for key, band, what in (
+                (fnr_key, limits["fnr_ratio"], "FNR ratio"),
+                ("calibration_ratio", limits["calibration_ratio"], "calibration ratio (O/E)"),
+            ):
+                lo, hi = r.get(f"{key}_ci") or [None, None]
+                significant = lo is not None and hi is not None and (lo > 1 or hi < 1)
+                if _beyond(r.get(key), band) and significant:
+                    out.append(
+                        {
+                            "attribute": TITLES.get(attribute, attribute),
+                            "group": group_label(attribute, group),
+                            "metric": ("age-adjusted " if key.endswith("adjusted") else "") + what,
+                            "value": r[key],
+                            "ci": [lo, hi],
+                            "observed": r["prevalence"],
+                            "predicted": r["mean_predicted"],
+                            "fnr": r["fnr"],
+                        }
+                    )
+                    order.append((attribute == "age_band", _FINDING_ORDER.get(attribute, 9)))
+    # ethnicity first; age-band FNR differences (expected with one threshold) last
+    return [out[i] for i in sorted(range(len(out)), key=order.__getitem__)]
+
+
+def _attribute_view(
+    evaluation: TargetEvaluation, attribute: str, with_plots: bool
+) -> dict[str, Any] | None:
+    table = evaluation.groups.get(attribute)
+    if not table:
+        return None
+    limits = _limits(evaluation)
+    band = limits["fnr_ratio"]
+    rows = []
+    for group, r in table.items():
+        rows.append(
+            {
+                "key": group,
+                "label": group_label(attribute, group),
+                "raw": r,
+                "reference": bool(r.get("reference")),
+                "suppressed": bool(r["suppressed"]),
+                "fnr_alert": _beyond(r.get("fnr_ratio"), band),
+                "adj_alert": _beyond(r.get("fnr_ratio_age_adjusted"), band),
+                "oe_alert": _beyond(r.get("calibration_ratio"), limits["calibration_ratio"]),
+                "cal_alert": _beyond(r.get("calibration_error"), limits["calibration_error"]),
+            }
+        )
+    reference = next((row["label"] for row in rows if row["reference"]), None)
+    view: dict[str, Any] = {
+        "name": attribute,
+        "title": TITLES.get(attribute, attribute),
+        "reference": reference,
+        "rows": rows,
+        "band": band,
+        "gates": [g for g in evaluation.gates if g.name.endswith(f":{attribute}")],
+        "plots": [],
+    }
+    shown = [r for r in table.values() if not r["suppressed"]]
+    if with_plots and shown:
+        view["plots"].append(plots.group_disparity_plot(attribute, table, band))
+        curves = evaluation.extras.get("group_calibration", {}).get(attribute, {})
+        if curves and attribute not in ("ethnic_category", "ethnicity_deprivation"):  # busy
+            ref_key = evaluation.extras.get("reference_groups", {}).get(attribute)
+            view["plots"].append(plots.group_calibration_plot(attribute, curves, ref_key))
+    return view
+
+
+def _target_view(
+    name: str,
+    evaluation: TargetEvaluation,
+    meta: dict[str, Any],
+    explanation: Any | None,
+    with_plots: bool,
+) -> dict[str, Any]:
+    overall = evaluation.overall
+    view: dict[str, Any] = {
+        "name": name,
+        "description": meta.get("description", ""),
+        "registered_name": meta.get("registered_name") or meta.get("name") or "",
+        "meta": meta,
+        "overall": overall.to_dict(),
+        "gates": evaluation.gates,
+        "passed": all_passed(evaluation.gates) if evaluation.gates else None,
+        "failed_gates": [g for g in evaluation.gates if not g.passed],
+        "findings": findings(evaluation),
+        "attributes": [
+            v
+            for a in ATTRIBUTES
+            if (v := _attribute_view(evaluation, a, with_plots and a in evaluation.groups))
+        ],
+        "plots": {},
+        "explanation": None,
+    }
+    y, p = evaluation.extras.get("y"), evaluation.extras.get("p")
+    if with_plots and y is not None and p is not None and len(y):
+        view["plots"]["discrimination"] = plots.discrimination_plot(y, p, overall.threshold)
+        view["plots"]["calibration"] = plots.calibration_plot(
+            evaluation.calibration, p, overall.threshold
+        )
+    if explanation is not None and explanation.n_rows:
+        view["explanation"] = {
+            "rows": explanation.n_rows,
+            "fields": list(explanation.field_importance().items())[:8],
+            "summary": plots.shap_summary_plot(explanation) if with_plots else None,
+            "fields_plot": plots.field_importance_plot(explanation) if with_plots else None,
+            "dependence": plots.dependence_plots(explanation) if with_plots else None,
+        }
+    return view
+
+
+def report_view(
+    evaluations: dict[str, TargetEvaluation],
+    context: ReportContext,
+    explanations: dict[str, Any] | None = None,
+    with_plots: bool = True,
+) -> dict[str, Any]:
+    """Everything the HTML report and the model card show, as plain values and data URIs."""
+    explanations = explanations or {}
+    targets = [
+        _target_view(n, ev, context.models.get(n, {}), explanations.get(n), with_plots)
+        for n, ev in evaluations.items()
+    ]
+    return {
+        "title": context.title,
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "data_window": context.data_window,
+        "notes": context.notes,
+        "targets": targets,
+        "attribute_titles": TITLES,
+    }
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = fmt
+    env.filters["ci"] = fmt_ci
+    env.globals["field_label"] = plots.field_label
+    return env
+
+
+def render_report(view: dict[str, Any]) -> str:
+    """report.html from a `report_view`."""
+    return _environment().get_template("report.html.j2").render(**view)
+
+
 def write_reports(
     evaluations: dict[str, TargetEvaluation],
     context: ReportContext,
     out_dir: str | Path,
     explanations: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """Write the report files into `out_dir`; returns their paths."""
+    """Write metrics.json, report.html, model_card.md (and explanations.json when given) into
+    `out_dir`; returns their paths (each is logged as an MLflow artifact by the caller)."""
+    from evaluation.model_card import render_model_card
+
     out = Path(out_dir)
-    return [write_metrics(evaluations, out / "metrics.json")]
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [write_metrics(evaluations, out / "metrics.json")]
+    view = report_view(evaluations, context, explanations)
+    html = out / "report.html"
+    html.write_text(render_report(view), encoding="utf-8")
+    card = out / "model_card.md"
+    card.write_text(render_model_card(view, _environment()), encoding="utf-8")
+    paths += [html, card]
+    if explanations:
+        summary = {name: e.to_dict() for name, e in explanations.items()}
+        path = out / "explanations.json"
+        path.write_text(json.dumps(summary, indent=2, allow_nan=False, default=str))
+        paths.append(path)
+    return paths

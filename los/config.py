@@ -107,6 +107,32 @@ class GatesConfig(_Strict):
     fairness_attributes: list[str] = Field(
         default_factory=lambda: ["ethnic_group", "sex", "age_band", "imd_quintile"]
     )
+    fairness_evidence: Literal["interval", "estimate"] = Field(
+        "interval",
+        description="`interval`: a fairness gate fails when a group's whole bootstrap 95% "
+        "interval lies beyond the limit (a clear disparity, not noise); `estimate`: when the "
+        "point estimate does",
+    )
+    fnr_adjust_for_age: bool = Field(
+        True,
+        description="compare groups on age-adjusted (indirectly standardised) FNR, so a group "
+        "is not failed only for being younger, i.e. at lower risk, than the reference",
+    )
+    fnr_exempt_attributes: list[str] = Field(
+        default_factory=lambda: ["age_band"],
+        description="attributes gated on calibration and AUROC but not FNR: age drives risk, "
+        "so one threshold must miss more of the rarer young cases (reported, not gated)",
+    )
+    calibration_ratio_band: tuple[float, float] = Field(
+        (0.8, 1.25),
+        description="band for a group's observed/expected ratio relative to the reference's",
+    )
+    min_group_events: int = Field(
+        10,
+        ge=1,
+        description="a group needs at least this many positive (and, for AUROC, negative) "
+        "cases for the FNR-ratio and AUROC-gap gates",
+    )
 
 
 class EvaluationConfig(_Strict):
@@ -116,6 +142,14 @@ class EvaluationConfig(_Strict):
     calibration_bins: int = 10
     shap_sample: int = 2000
     reference_group: Literal["largest"] | str = "largest"
+    reference_groups: dict[str, str] = Field(
+        default_factory=dict,
+        description="per-attribute reference group, e.g. {ethnic_group: White}; else "
+        "`reference_group` when the attribute has that group, else the largest group",
+    )
+    group_calibration_min_bin: int = Field(
+        100, ge=10, description="fewest rows per calibration bin within a fairness group"
+    )
 
 
 class TrainingConfig(_Strict):

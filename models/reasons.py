@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,7 @@ def build_reasons(
     per_field = np.zeros((contributions.shape[0], len(unique_fields)))
     np.add.at(per_field.T, field_index, (contributions[:, : len(columns)] * scale).T)
     lead_column = {f: columns[fields.index(f)] for f in unique_fields}
-    records = features.to_dict("records")
+    records: list[dict[str, Any]] = features.to_dict("records")  # type: ignore[assignment]
     out: list[list[Reason]] = []
     for i, row in enumerate(records):
         order = np.argsort(-np.abs(per_field[i]), kind="stable")[:top_k]

@@ -1,9 +1,12 @@
-"""Words for codes and features: how a nurse should read each field of an admission."""
+"""Words for codes, features and fields: how a nurse should read each part of an admission."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 SPECIALTIES: dict[str, str] = {
     "100": "general surgery", "101": "urology", "110": "trauma and orthopaedics",
@@ -31,14 +34,22 @@ ADMISSION_METHODS: dict[str, str] = {
     "2D": "Emergency admission (other)", "31": "Maternity admission (before delivery)",
     "32": "Maternity admission (after delivery)", "81": "Transfer from another hospital",
     "82": "Admission (baby born in this hospital)", "83": "Admission (baby born outside hospital)",
+    "98": "Admission method not applicable", "99": "Admission method not known",
 }  # fmt: skip
 ADMISSION_SOURCES: dict[str, str] = {
     "19": "Admitted from home", "29": "Admitted from temporary accommodation",
-    "37": "Admitted from court", "39": "Admitted from a penal establishment",
-    "49": "Transferred from another hospital", "51": "Transferred from another hospital ward",
-    "52": "Transferred from a maternity ward", "53": "Transferred from a mental health unit",
-    "54": "Admitted from a care home", "65": "Admitted from a care home (local authority)",
-    "85": "Admitted from a care home (non-NHS)", "87": "Transferred from an independent hospital",
+    "30": "Transferred from a high-security psychiatric hospital", "37": "Admitted from court",
+    "38": "Admitted via the police", "39": "Admitted from prison, court or police",
+    "40": "Admitted from prison", "41": "Admitted from prison via the police",
+    "42": "Admitted from a police station", "48": "Transferred from a secure hospital (Scotland)",
+    "49": "Transferred from a high-security psychiatric hospital",
+    "50": "Transferred from a medium-secure unit", "51": "Transferred from another hospital ward",
+    "52": "Transferred from a maternity or neonatal ward",
+    "53": "Transferred from a mental health ward", "54": "Admitted from a care home",
+    "65": "Admitted from a care home (local authority)", "66": "Admitted from foster care",
+    "79": "Born in or on the way to hospital", "85": "Admitted from a care home (independent)",
+    "86": "Admitted from a nursing home (independent)",
+    "87": "Transferred from an independent hospital", "88": "Admitted from a hospice",
     "98": "Admission source not applicable", "99": "Admission source not known",
 }  # fmt: skip
 SEX: dict[str, str] = {"1": "male", "2": "female", "9": "indeterminate", "0": "not known"}
@@ -70,8 +81,55 @@ MONTHS = (
 )
 
 
+ETHNIC_CATEGORIES: dict[str, str] = {
+    "A": "White British", "B": "White Irish", "C": "any other White background",
+    "D": "Mixed White and Black Caribbean", "E": "Mixed White and Black African",
+    "F": "Mixed White and Asian", "G": "any other mixed background", "H": "Indian",
+    "J": "Pakistani", "K": "Bangladeshi", "L": "any other Asian background",
+    "M": "Black Caribbean", "N": "Black African", "P": "any other Black background",
+    "R": "Chinese", "S": "any other ethnic group", "Z": "not stated", "99": "not known",
+}  # fmt: skip
+# Readable names of model columns (for charts) and of admissions-table fields (for summaries).
+FEATURE_LABELS: dict[str, str] = {
+    "age": "Age", "imd_decile": "IMD decile (1 = most deprived)",
+    "frailty_score": "Hospital Frailty Risk Score", "comorbidity_count": "Long-term conditions",
+    "from_care_home": "Admitted from a care home", "admission_hour": "Hour of admission",
+    "admission_weekday": "Day of the week of admission", "admission_month": "Month of admission",
+    "prior_admissions_365d": "Admissions in the last year",
+    "prior_emergency_admissions_365d": "Emergency admissions in the last year",
+    "prior_bed_days_365d": "Days in hospital in the last year",
+    "days_since_last_discharge": "Days since last discharge", "sex": "Sex",
+    "admission_group": "Type of admission", "admission_method": "Admission method",
+    "admission_source": "Admitted from", "specialty": "Specialty", "site": "Hospital site",
+    "diagnosis_chapter": "Diagnosis group (ICD-10 chapter)", "ethnic_category": "Ethnicity",
+}  # fmt: skip
+FIELD_LABELS: dict[str, str] = {
+    **FEATURE_LABELS, "admission_datetime": "Time of admission",
+    "admission_source": "Where admitted from", "primary_diagnosis": "Diagnosis at admission",
+}  # fmt: skip
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()
+
+
+def feature_label(column: str) -> str:
+    """A model column in words, for charts."""
+    return FEATURE_LABELS.get(column, _words(column))
+
+
+def field_label(field: str) -> str:
+    """An admissions-table field in words, for summaries."""
+    return FIELD_LABELS.get(field, _words(field))
+
+
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(isinstance(value, float | np.floating) and math.isnan(value))
+    except TypeError:
+        return False
 
 
 def _count(n: float, one: str, many: str) -> str:
@@ -86,71 +144,137 @@ def frailty_band(score: float) -> str:
     return "intermediate frailty" if score <= 15 else "high frailty"
 
 
+def _deprivation(decile: int) -> str:
+    if decile <= 2:
+        return f"Lives in the {decile * 10}% most deprived areas (IMD decile {decile})"
+    if decile >= 9:
+        return f"Lives in the {(11 - decile) * 10}% least deprived areas (IMD decile {decile})"
+    return f"Lives in an area of IMD decile {decile} of 10 (1 = most deprived)"
+
+
+def _part_of_day(hour: int) -> str:
+    if hour < 6:
+        return "night"
+    if hour < 12:
+        return "morning"
+    return "afternoon" if hour < 18 else "evening"
+
+
+def _admission_time(row: dict[str, Any]) -> tuple[str, Any]:
+    parts: list[Any] = [
+        row.get(c) for c in ("admission_weekday", "admission_month", "admission_hour")
+    ]
+    if any(_missing(v) for v in parts):
+        return "Admission time not recorded", None
+    day, month = WEEKDAYS[int(parts[0])], MONTHS[int(parts[1]) - 1]
+    hour = int(parts[2])
+    return (
+        f"Admitted on a {day} {_part_of_day(hour)} ({hour:02d}:00) in {month}",
+        f"{day} {month} {hour:02d}:00",
+    )
+
+
+def _history(field: str, v: Any) -> tuple[str, Any]:
+    """Prior use of hospital in the last 365 days (missing = not supplied, so not known)."""
+    what = {
+        "prior_admissions_365d": ("hospital admission", "hospital admissions"),
+        "prior_emergency_admissions_365d": ("emergency admission", "emergency admissions"),
+        "prior_bed_days_365d": ("day in hospital", "days in hospital"),
+    }[field]
+    if _missing(v):
+        return f"{what[1].capitalize()} in the last year not known", None
+    if round(float(v)) == 0:
+        if field == "prior_bed_days_365d" and float(v) > 0:
+            return "Less than a day in hospital in the last year", round(float(v), 1)
+        return f"No {what[1]} in the last year", 0
+    return f"{_count(float(v), *what)} in the last year", round(float(v), 1)
+
+
+def _code_text(v: Any, names: dict[str, str], missing: str, unknown: str) -> tuple[str, Any]:
+    if _missing(v):
+        return missing, None
+    return names.get(str(v), f"{unknown} {v}"), v
+
+
 def describe_field(field: str, row: dict[str, Any]) -> tuple[str, Any]:
-    """(plain-language label, value shown) for a source field, from a derived-feature row."""
-    v = row.get(field)
+    """(plain-language label, value shown) for a source field, from a derived-feature row.
+
+    Every field reads as a short phrase a nurse would say, including when its value is missing.
+    """
+    v: Any = row.get(field)
     if field == "age":
-        return f"Age {int(v)}", int(v)
+        if _missing(v):
+            return "Age not recorded", None
+        return (f"Age {int(v)}" if v >= 1 else "Under 1 year old"), int(v)
     if field == "imd_decile":
         if _missing(v):
-            return "Deprivation (IMD) of home area not recorded", None
-        note = " (most deprived 10% of areas)" if int(v) == 1 else ""
-        return f"Lives in IMD decile {int(v)}{note}", int(v)
+            return "Deprivation of home area (IMD) not recorded", None
+        return _deprivation(int(v)), int(v)
     if field == "frailty_score":
         if _missing(v):
             return "Frailty score not recorded", None
-        return f"Hospital Frailty Risk Score {v:.1f} ({frailty_band(v)})", float(v)
+        return f"Hospital Frailty Risk Score {v:.1f} ({frailty_band(v)})", round(float(v), 1)
     if field == "comorbidity_count":
         if _missing(v):
             return "Long-term conditions not recorded", None
-        return _count(v, "long-term condition", "long-term conditions"), int(v)
+        if round(float(v)) == 0:
+            return "No long-term conditions recorded", 0
+        return _count(v, "long-term condition", "long-term conditions"), round(float(v))
     if field == "admission_source":
-        code = row.get("admission_source")
-        if _missing(code):
-            return "Admission source not recorded", None
-        return ADMISSION_SOURCES.get(str(code), f"Admission source code {code}"), code
-    if field == "admission_method":
-        code = row.get("admission_method")
-        if _missing(code):
-            return "Admission method not recorded", None
-        return ADMISSION_METHODS.get(str(code), f"Admission method code {code}"), code
-    if field == "admission_datetime":
-        day = WEEKDAYS[int(row["admission_weekday"])]
-        month = MONTHS[int(row["admission_month"]) - 1]
-        hour = int(row["admission_hour"])
-        return f"Admitted on a {day} in {month} at {hour:02d}:00", f"{day} {month} {hour:02d}:00"
-    if field == "prior_admissions_365d":
-        if _missing(v) or v == 0:
-            return "No admissions in the last year", 0
-        return _count(v, "admission", "admissions") + " in the last year", int(v)
-    if field == "prior_emergency_admissions_365d":
-        if _missing(v) or v == 0:
-            return "No emergency admissions in the last year", 0
-        return _count(v, "emergency admission", "emergency admissions") + " in the last year", int(
-            v
+        return _code_text(
+            v, ADMISSION_SOURCES, "Admission source not recorded", "Admitted from source code"
         )
-    if field == "prior_bed_days_365d":
-        if _missing(v) or v == 0:
-            return "No days in hospital in the last year", 0
-        return _count(v, "day", "days") + " in hospital in the last year", round(float(v), 1)
+    if field == "admission_method":
+        return _code_text(
+            v, ADMISSION_METHODS, "Admission method not recorded", "Admission method code"
+        )
+    if field == "admission_datetime":
+        return _admission_time(row)
+    if field in ("prior_admissions_365d", "prior_emergency_admissions_365d", "prior_bed_days_365d"):
+        return _history(field, v)
     if field == "days_since_last_discharge":
         if _missing(v):
             return "No hospital discharge in the last year", None
+        if float(v) < 1:
+            return "Discharged from hospital less than a day before", round(float(v), 1)
         return f"Last discharged from hospital {_count(v, 'day', 'days')} ago", round(float(v), 1)
     if field == "specialty":
         if _missing(v):
             return "Specialty not recorded", None
         name = SPECIALTIES.get(str(v))
-        return (f"Under {name} ({v})" if name else f"Specialty code {v}"), v
+        return (f"Admitted under {name}" if name else f"Admitted under specialty code {v}"), v
     if field == "site":
-        return (f"Hospital site {v}" if not _missing(v) else "Hospital site not recorded"), v
+        return ("Hospital site not recorded", None) if _missing(v) else (f"Hospital site {v}", v)
     if field == "primary_diagnosis":
-        chapter = row.get("diagnosis_chapter")
+        chapter = row.get("diagnosis_chapter", v)
         if _missing(chapter):
-            return "Diagnosis not yet recorded", None
-        return f"Diagnosis group: {ICD10_CHAPTERS.get(str(chapter), chapter)}", chapter
+            return "No diagnosis recorded at admission", None
+        name = ICD10_CHAPTERS.get(str(chapter), f"ICD-10 chapter {chapter}")
+        return f"Diagnosis at admission: {name}", chapter
     if field == "sex":
-        return f"Sex: {SEX.get(str(v), 'not known')}", v
+        if _missing(v) or str(v) == "0":
+            return "Sex not known", None if _missing(v) else v
+        return f"Sex: {SEX.get(str(v), f'code {v}')}", v
+    if field == "ethnic_category":
+        if _missing(v):
+            return "Ethnicity not recorded", None
+        return f"Ethnicity: {ETHNIC_CATEGORIES.get(str(v), f'code {v}')}", v
     if _missing(v):
-        return f"{field.replace('_', ' ').capitalize()} not recorded", None
-    return f"{field.replace('_', ' ').capitalize()}: {v}", v
+        return f"{field_label(field)} not recorded", None
+    shown = round(float(v), 2) if isinstance(v, float | np.floating) else v
+    return f"{field_label(field)}: {shown}", shown
+
+
+def level_label(column: str, level: str) -> str:
+    """A category level of a model column in words, for charts (e.g. specialty `430`)."""
+    names: dict[str, dict[str, str]] = {
+        "sex": SEX,
+        "specialty": SPECIALTIES,
+        "admission_method": ADMISSION_METHODS,
+        "admission_source": ADMISSION_SOURCES,
+        "ethnic_category": ETHNIC_CATEGORIES,
+    }
+    if column == "diagnosis_chapter":
+        return f"{level}: {ICD10_CHAPTERS.get(level, level)}"
+    name = names.get(column, {}).get(level)
+    return f"{name} ({level})" if name else level

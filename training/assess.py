@@ -14,6 +14,7 @@ from evaluation.fairness import fairness_gates
 from evaluation.gates import performance_gates
 from evaluation.report import ReportContext, write_reports
 from los.config import TrainingConfig
+from models.explain import GlobalExplanation, global_explanation, sample_rows
 from models.registry import LoadedModel
 from models.scorer import Scorer
 from training.targets import label, targets_from_config
@@ -54,6 +55,7 @@ def evaluate_models(
     scorer = Scorer(models)
     scores = scorer.score(admissions, reasons=False)
     evaluations: dict[str, TargetEvaluation] = {}
+    explanations: dict[str, GlobalExplanation] = {}
     rows: dict[str, int] = {}
     for name, model in models.items():
         target = targets.get(name)
@@ -76,6 +78,12 @@ def evaluate_models(
         )
         evaluations[name] = ev
         rows[name] = int(keep.sum())
+        sample = np.flatnonzero(keep)[
+            sample_rows(int(keep.sum()), config.evaluation.shap_sample, config.seed)
+        ]
+        history = admissions if "discharge_datetime" in admissions else None
+        x = model.bundle.encode(admissions.iloc[sample], history=history)
+        explanations[name] = global_explanation(model.bundle, x, len(sample), config.seed)
     context = ReportContext(
         title="Model evaluation",
         models={
@@ -89,5 +97,5 @@ def evaluate_models(
             "period": period,
         },
     )
-    paths = write_reports(evaluations, context, out_dir)
+    paths = write_reports(evaluations, context, out_dir, explanations)
     return EvaluationOutput(paths, evaluations, rows)

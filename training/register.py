@@ -17,6 +17,7 @@ from los.config import Settings, TrainingConfig
 from los.errors import LosError
 from models import registry
 from models.bundle import ModelBundle
+from models.explain import global_explanation
 from training.pipeline import Progress, TrainingResult, train_all
 from training.targets import Target
 
@@ -116,7 +117,16 @@ def train_and_register(
             data_window=prepared.boundaries.as_dict(),
         )
         evaluations = {tr.target.name: tr.evaluation for tr in result.targets}
-        paths = write_reports(evaluations, context, out_dir)
+        explanations = {
+            tr.target.name: global_explanation(
+                tr.bundle,
+                prepared.x[tr.test_index],
+                config.evaluation.shap_sample,
+                config.seed,
+            )
+            for tr in result.targets
+        }
+        paths = write_reports(evaluations, context, out_dir, explanations)
         for path in paths:
             mlflow.log_artifact(str(path), "reports")
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install headless Chromium (Debian package) for the `browser` tests that render report.html.
+# Idempotent: does nothing when a chromium binary is already on PATH.
+set -euo pipefail
+
+for name in chromium chromium-browser; do
+    if command -v "$name" >/dev/null 2>&1; then
+        echo "Chromium found: $(command -v "$name") ($("$name" --version 2>/dev/null || echo 'version unknown'))"
+        exit 0
+    fi
+done
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+echo "Installing Chromium from Debian packages..."
+$SUDO apt-get update
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium
+command -v chromium
