@@ -45,6 +45,7 @@ class RunSummary:
     report_dir: Path | None = None
     rows_in_hospital: int = 0
     data_window: dict[str, str] = field(default_factory=dict)
+    result: TrainingResult | None = field(default=None, repr=False)  # for benchmarks and tests
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
@@ -77,8 +78,9 @@ def train_and_register(
 ) -> RunSummary:
     """Train every target, log the run, register each version as `challenger`, promote on gates.
 
-    Versions are registered only after every target has trained, so a run that fails midway
-    registers nothing and leaves `champion` untouched.
+    Versions are registered only after every target has trained, so a run that fails while
+    training registers nothing; `champion` moves only after every version and the reports are
+    logged, so a run that fails later leaves new `challenger` versions and `champion` untouched.
     """
     import mlflow
 
@@ -109,11 +111,55 @@ def train_and_register(
                 }
             )
 
-        progress("writing reports")
+        progress("registering models")
         out_dir = report_dir or Path(tempfile.mkdtemp(prefix="los-report-"))
+        summary = RunSummary(
+            run_id,
+            report_dir=out_dir,
+            rows_in_hospital=prepared.rows_in_hospital,
+            data_window=prepared.boundaries.as_dict(),
+            result=result,
+        )
+        example = prepared.admissions.drop(
+            columns=[
+                c
+                for c in (
+                    "discharge_datetime",
+                    "discharge_ready_datetime",
+                    "discharge_destination",
+                    "discharge_pathway",
+                )
+                if c in prepared.admissions
+            ]
+        ).head(5)
+        identities: dict[str, registry.ModelIdentity] = {}
+        for tr in result.targets:
+            overall = tr.evaluation.overall.to_dict()
+            tr.bundle.metadata["test_metrics"] = overall
+            tr.bundle.metadata["run_id"] = run_id
+            identities[tr.target.name] = registry.log_bundle(
+                tr.bundle,
+                tr.target.registered_name,
+                example,
+                artifacts={
+                    "test_metrics": overall,
+                    "gates": {g.name: g.to_dict() for g in tr.gates},
+                    "data_window": prepared.boundaries.as_dict(),
+                    "threshold": tr.bundle.threshold,
+                },
+            )
+
+        progress("writing reports")
         context = ReportContext(
             title=f"Training run {run_id}",
-            models={tr.target.name: tr.bundle.metadata for tr in result.targets},
+            models={
+                tr.target.name: {
+                    **tr.bundle.metadata,
+                    **identities[tr.target.name].to_dict(),
+                    "alias": "champion" if tr.passed else "challenger",
+                }
+                for tr in result.targets
+            },
             data_window=prepared.boundaries.as_dict(),
         )
         evaluations = {tr.target.name: tr.evaluation for tr in result.targets}
@@ -130,41 +176,10 @@ def train_and_register(
         for path in paths:
             mlflow.log_artifact(str(path), "reports")
 
-        progress("registering models")
-        summary = RunSummary(
-            run_id,
-            report_dir=out_dir,
-            rows_in_hospital=prepared.rows_in_hospital,
-            data_window=prepared.boundaries.as_dict(),
-        )
-        example = prepared.admissions.drop(
-            columns=[
-                c
-                for c in (
-                    "discharge_datetime",
-                    "discharge_ready_datetime",
-                    "discharge_destination",
-                    "discharge_pathway",
-                )
-                if c in prepared.admissions
-            ]
-        ).head(5)
+        progress("promoting")
         for tr in result.targets:
-            overall = tr.evaluation.overall.to_dict()
-            tr.bundle.metadata["test_metrics"] = overall
-            tr.bundle.metadata["run_id"] = run_id
-            identity = registry.log_bundle(
-                tr.bundle,
-                tr.target.registered_name,
-                example,
-                artifacts={
-                    "test_metrics": overall,
-                    "gates": {g.name: g.to_dict() for g in tr.gates},
-                    "data_window": prepared.boundaries.as_dict(),
-                    "threshold": tr.bundle.threshold,
-                },
-            )
-            if tr.passed:
+            identity = identities[tr.target.name]
+            if tr.passed:  # only after the version and its reports are safely logged
                 registry.promote(tr.target.registered_name, identity.version)
             summary.outcomes.append(
                 TargetOutcome(
@@ -173,7 +188,7 @@ def train_and_register(
                     identity.version,
                     tr.passed,
                     tr.gates,
-                    overall,
+                    tr.evaluation.overall.to_dict(),
                 )
             )
         mlflow.log_dict(
