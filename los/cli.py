@@ -57,6 +57,15 @@ def _settings() -> Any:
     return Settings()
 
 
+def _registered(alias: str) -> tuple[Any, Any]:
+    """Runtime settings and the registered models with `alias` (or version)."""
+    from models.registry import connect, load_models
+
+    settings = _settings()
+    connect(settings.tracking_uri, settings.los_data_dir / "mlartifacts")
+    return settings, load_models(alias)
+
+
 def _load(data: str, query: str | None, mapping: Path | None, quarantine: Path | None,
           max_bad: float = 0.05) -> Any:  # fmt: skip
     from features.load import load_admissions
@@ -121,6 +130,9 @@ def train(
     query: QueryOpt = None,
     mapping: MappingOpt = None,
     reports: Annotated[Path | None, typer.Option("--reports", help="report directory")] = None,
+    show_gates: Annotated[
+        bool, typer.Option("--show-gates", help="print every gate, not only failed ones")
+    ] = False,
 ) -> None:
     """Train every target, register versions as `challenger`, promote those passing the gates."""
     with _errors():
@@ -137,13 +149,17 @@ def train(
         out.print(f"in-hospital spells skipped (no discharge yet): {summary.rows_in_hospital:,}")
         for o in summary.outcomes:
             verdict = "promoted to champion" if o.promoted else "NOT promoted (gates failed)"
+            failed = [g for g in o.gates if not g.passed]
             out.print(
                 f"{o.registered_name} version {o.version}: test AUROC {o.metrics['auroc']:.3f}, "
-                f"calibration error {o.metrics['calibration_error']:.3f} -> {verdict}"
+                f"calibration error {o.metrics['calibration_error']:.3f}; "
+                f"gates passed {len(o.gates) - len(failed)}/{len(o.gates)} -> {verdict}",
+                highlight=False,
+                soft_wrap=True,
             )
-            for g in o.gates:
+            for g in o.gates if show_gates else failed:
                 mark = "pass" if g.passed else "FAIL"
-                out.print(f"    [{mark}] {g.name}: {g.detail}", highlight=False)
+                out.print(f"    [{mark}] {g.name}: {g.detail}", highlight=False, soft_wrap=True)
         out.print(f"reports: {summary.report_dir}")
 
 
@@ -162,15 +178,12 @@ def evaluate(
     """Write metrics.json and report.html for every target."""
     with _errors():
         from los.config import TrainingConfig
-        from models.registry import connect, load_models
         from training.assess import evaluate_models
 
         if period not in ("test", "all"):
             raise typer.BadParameter("--period must be 'test' or 'all'")
         cfg = TrainingConfig.from_file(config)
-        settings = _settings()
-        connect(settings.tracking_uri, settings.los_data_dir / "mlartifacts")
-        models = load_models(model)
+        settings, models = _registered(model)
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "evaluate.csv")
         result = evaluate_models(frame, models, cfg, out_dir, period)  # type: ignore[arg-type]
         for name, ev in result.evaluations.items():
@@ -193,12 +206,9 @@ def score(
     """Score admissions with reasons; one output row per input spell, in input order."""
     with _errors():
         from features.load import write_frame
-        from models.registry import connect, load_models
         from models.scorer import Scorer
 
-        settings = _settings()
-        connect(settings.tracking_uri, settings.los_data_dir / "mlartifacts")
-        models = load_models(model)
+        settings, models = _registered(model)
         for m in models.values():
             out.print(f"model {m.identity.name} version {m.identity.version} ({model})")
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "score.csv")
@@ -225,13 +235,11 @@ def risk_list(
 ) -> None:
     """The daily ranked list of current inpatients, with reasons."""
     with _errors():
-        from models.registry import connect, load_models
         from models.risk_list import build_risk_list, write_risk_list
         from models.scorer import Scorer
 
-        settings = _settings()
-        connect(settings.tracking_uri, settings.los_data_dir / "mlartifacts")
-        scorer = Scorer(load_models("champion"))
+        settings, models = _registered("champion")
+        scorer = Scorer(models)
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "census.csv")
         hist = _load(history, None, mapping, None) if history else None
         when = date.fromisoformat(on) if on else None

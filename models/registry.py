@@ -56,6 +56,8 @@ def connect(tracking_uri: str, artifact_root: Path | None = None) -> str:
 
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # we pass pip requirements explicitly; MLflow still warns it cannot find pip's version
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     experiment = mlflow.get_experiment_by_name(EXPERIMENT)

@@ -67,3 +67,24 @@ def random_admissions(n: int, seed: int = 0) -> pd.DataFrame:
             for i in range(n)
         ]
     )
+
+
+# metrics.json keys fixed by CONTRACT §4
+CONTRACT_OVERALL_KEYS = frozenset(
+    {"n", "prevalence", "auroc", "auprc", "brier", "calibration_error", "threshold"}
+)
+CONTRACT_GROUP_KEYS = frozenset(
+    {
+        "n",
+        "prevalence",
+        "auroc",
+        "auroc_ci",
+        "fnr",
+        "fpr",
+        "ppv",
+        "for",
+        "flag_rate",
+        "calibration_error",
+        "suppressed",
+    }
+)

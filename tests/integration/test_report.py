@@ -14,22 +14,9 @@ import pytest
 
 from evaluation.groups import ORDER
 from tests.conftest import TrainedRegistry
+from tests.factories import CONTRACT_GROUP_KEYS, CONTRACT_OVERALL_KEYS
 
 TARGETS = ("long_stay", "long_stay_21", "nctr")
-OVERALL_KEYS = {"n", "prevalence", "auroc", "auprc", "brier", "calibration_error", "threshold"}
-GROUP_KEYS = {
-    "n",
-    "prevalence",
-    "auroc",
-    "auroc_ci",
-    "fnr",
-    "fpr",
-    "ppv",
-    "for",
-    "flag_rate",
-    "calibration_error",
-    "suppressed",
-}
 EXTERNAL = [
     re.compile(
         r"""\b(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//""", re.I
@@ -57,14 +44,14 @@ def test_metrics_json_follows_the_contract(reports: Path) -> None:
     assert set(TARGETS) <= set(doc)
     for target in TARGETS:
         block = doc[target]
-        assert set(block["overall"]) >= OVERALL_KEYS
+        assert set(block["overall"]) >= CONTRACT_OVERALL_KEYS
         groups = block["groups"]
         assert list(groups["ethnic_group"]) == list(ORDER["ethnic_group"])  # Z and 99 kept
         assert list(groups["ethnic_category"]) == list(ORDER["ethnic_category"])
         assert {"sex", "age_band", "imd_quintile"} <= set(groups)
         for attribute, table in groups.items():
             for group, row in table.items():
-                assert set(row) >= GROUP_KEYS, (target, attribute, group)
+                assert set(row) >= CONTRACT_GROUP_KEYS, (target, attribute, group)
                 assert isinstance(row["suppressed"], bool)
                 assert len(row["auroc_ci"]) == 2
                 if row["suppressed"]:

@@ -13,20 +13,7 @@ from sklearn.metrics import roc_auc_score
 from evaluation.evaluate import TargetEvaluation, evaluate_target
 from evaluation.fairness import assess_fairness, bootstrap_auroc, fairness_gates
 from los.config import GatesConfig, TrainingConfig
-
-CONTRACT_KEYS = {
-    "n",
-    "prevalence",
-    "auroc",
-    "auroc_ci",
-    "fnr",
-    "fpr",
-    "ppv",
-    "for",
-    "flag_rate",
-    "calibration_error",
-    "suppressed",
-}
+from tests.factories import CONTRACT_GROUP_KEYS
 
 # White (A): TP 2, FN 2, FP 1, TN 3.  Black (M): TP 3, FN 1, FP 1, TN 5.  Other (R): 3 rows.
 WHITE_Y = [1, 1, 1, 1, 0, 0, 0, 0]
@@ -112,7 +99,7 @@ def test_small_groups_are_shown_suppressed_and_every_group_is_listed(
     assert len(groups["ethnic_category"]) == 18
     for attribute in ("ethnic_group", "ethnic_category", "sex", "age_band", "imd_quintile"):
         for row in groups[attribute].values():
-            assert set(row) >= CONTRACT_KEYS, (attribute, CONTRACT_KEYS - set(row))
+            assert set(row) >= CONTRACT_GROUP_KEYS, (attribute, CONTRACT_GROUP_KEYS - set(row))
             assert len(row["auroc_ci"]) == 2
 
 
