@@ -58,14 +58,16 @@ class FeatureEncoder:
         self._check_fitted()
         out = np.empty((len(features), len(self.columns_)), dtype=np.float64)
         for j, col in enumerate(self.columns_):
-            values = features[col]
+            values = features[col].to_numpy()
             if col in self.levels_:
                 lookup = self._lookup[col]
                 codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
                 mapped = np.array([lookup.get(str(u), np.nan) for u in uniques] + [np.nan])
                 out[:, j] = mapped[codes]
+            elif values.dtype.kind in "fiub":
+                out[:, j] = values
             else:
-                out[:, j] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+                out[:, j] = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
         return out
 
     def decode(self, column: str, code: float) -> str | None:

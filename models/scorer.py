@@ -83,10 +83,13 @@ class Scorer:
                 derived[key] = derive_features(frame, bundle.spec, history)
             features = derived[key]
             x = _encode_once(bundle.encoder, features, encoded)
-            p = bundle.probability(x)
             why = None
-            if reasons:
+            if not reasons:
+                p = bundle.probability(x)
+            else:
+                # SHAP values sum to the raw score (additivity), so one pass gives both
                 contrib = bundle.contributions(x)
+                p = bundle.calibrator.transform(contrib.sum(axis=1))
                 why = build_reasons(
                     contrib,
                     features,
