@@ -10,7 +10,7 @@ import pandas as pd
 from models.bundle import ModelBundle
 
 
-class BundlePyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class BundlePyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
     """Lets `mlflow models serve` and `mlflow.pyfunc.load_model` score admissions."""
 
     def load_context(self, context: Any) -> None:
