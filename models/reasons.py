@@ -65,8 +65,9 @@ def build_reasons(
     fields = [source_of(c) for c in columns]
     unique_fields = list(dict.fromkeys(fields))
     field_index = np.array([unique_fields.index(f) for f in fields])
-    per_field = np.zeros((contributions.shape[0], len(unique_fields)))
-    np.add.at(per_field.T, field_index, (contributions[:, : len(columns)] * scale).T)
+    membership = np.zeros((len(columns), len(unique_fields)))
+    membership[np.arange(len(columns)), field_index] = scale  # column -> its field, scaled
+    per_field = contributions[:, : len(columns)] @ membership
     lead_column = {f: columns[fields.index(f)] for f in unique_fields}
     # plain numpy columns: far cheaper than DataFrame.to_dict for one row or a million
     values = {c: features[c].to_numpy(dtype=object) for c in features.columns}
