@@ -41,8 +41,10 @@ def run_child(args: list[str], timeout: float = 3600) -> dict[str, Any]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["process_wall_s"] = round(wall, 2)
-    # ru_maxrss of children is the max over all children so far: only trust it when it grew
-    result["peak_rss_mb"] = round(max(after, before) / 1024, 1) if after > before else None
+    # a child reports its own peak; otherwise fall back to the children's high-water mark,
+    # which is only this child's when it grew
+    if "peak_rss_mb" not in result and after > before:
+        result["peak_rss_mb"] = round(after / 1024, 1)
     return result
 
 
