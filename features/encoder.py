@@ -70,13 +70,6 @@ class FeatureEncoder:
                 out[:, j] = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(float)
         return out
 
-    def decode(self, column: str, code: float) -> str | None:
-        """The category label behind an encoded value (None when missing)."""
-        self._check_fitted()
-        if np.isnan(code):
-            return None
-        return self.levels_[column][int(code)]
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state."""
         self._check_fitted()

@@ -261,8 +261,3 @@ def serve(
         from serving.app import create_app
 
         uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
-
-
-def run() -> None:  # pragma: no cover - console entry point helper
-    """Entry point that never shows a traceback for product errors."""
-    app()

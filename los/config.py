@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from los.errors import ConfigError
+from los.schema import CARE_HOME_CODES, OTHER_HOSPITAL_CODES
 
 
 class _Strict(BaseModel):
@@ -29,7 +30,7 @@ class TargetsConfig(_Strict):
     nctr_proxy: Literal["pathway", "destination"] = "pathway"
     nctr_proxy_pathways: list[int] = Field(default_factory=lambda: [2, 3])
     nctr_proxy_destinations: list[str] = Field(
-        default_factory=lambda: ["54", "65", "85", "49", "50", "51", "52", "53", "87"]
+        default_factory=lambda: [*CARE_HOME_CODES, *OTHER_HOSPITAL_CODES]
     )
 
 

@@ -142,16 +142,3 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "prior_bed_days_365d",
     "days_since_last_discharge",
 )
-
-
-def is_emergency(method: str | None) -> bool:
-    """True for an emergency ADMIMETH code (21-28, 2A-2D)."""
-    return bool(method) and str(method).startswith("2")
-
-
-def admission_group(method: str | None) -> str:
-    """Group an ADMIMETH code: elective, emergency, maternity or other."""
-    if not method:
-        return "other"
-    first = str(method)[0]
-    return {"1": "elective", "2": "emergency", "3": "maternity"}.get(first, "other")

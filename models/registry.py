@@ -148,20 +148,6 @@ def load_bundle(
     return bundle, identity
 
 
-def version_tags(registered_name: str, version: str) -> dict[str, Any]:
-    """Tags stored on a model version (JSON-decoded where possible)."""
-    import mlflow
-
-    mv = mlflow.MlflowClient().get_model_version(registered_name, version)
-    out: dict[str, Any] = {}
-    for key, value in (mv.tags or {}).items():
-        try:
-            out[key] = json.loads(value)
-        except (TypeError, ValueError):
-            out[key] = value
-    return out
-
-
 def registered_names(prefix: str = "los-") -> list[str]:
     """Names of the product's registered models."""
     import mlflow

@@ -12,7 +12,6 @@ import pandas as pd
 
 from features.build import derive_features
 from features.encoder import FeatureEncoder
-from los.schema import LABEL_COLUMNS
 from models.reasons import Reason, build_reasons, reasons_text
 from models.registry import LoadedModel, ModelIdentity
 
@@ -70,9 +69,6 @@ class Scorer:
         History columns come from the input when given, else from `history`, else from the
         labelled rows of the input itself (a labelled extract), else they are zero.
         """
-        if history is None and "discharge_datetime" in admissions:
-            history = admissions
-        frame = admissions.drop(columns=[c for c in LABEL_COLUMNS if c in admissions])
         derived: dict[tuple[str, ...], pd.DataFrame] = {}
         encoded: list[tuple[FeatureEncoder, np.ndarray]] = []
         out: dict[str, TargetScores] = {}
@@ -80,7 +76,7 @@ class Scorer:
             bundle = model.bundle
             key = bundle.spec.columns
             if key not in derived:
-                derived[key] = derive_features(frame, bundle.spec, history)
+                derived[key] = derive_features(admissions, bundle.spec, history)
             features = derived[key]
             x = _encode_once(bundle.encoder, features, encoded)
             why = None

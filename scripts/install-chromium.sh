@@ -10,12 +10,5 @@ for name in chromium chromium-browser; do
     fi
 done
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
-echo "Installing Chromium from Debian packages..."
-$SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium
+bash "$(dirname "$0")/apt-install.sh" chromium
 command -v chromium

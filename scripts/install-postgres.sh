@@ -17,14 +17,7 @@ if have_postgres; then
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
-echo "Installing PostgreSQL from Debian packages..."
-$SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends postgresql
+bash "$(dirname "$0")/apt-install.sh" postgresql
 
 # The tests never use the package's system cluster: they start throwaway clusters of their own.
 have_postgres

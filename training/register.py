@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -197,24 +196,3 @@ def train_and_register(
         )
     log.info("training run %s registered %d model versions", run_id, len(summary.outcomes))
     return summary
-
-
-def summary_json(summary: RunSummary) -> str:
-    """Machine-readable run summary."""
-    return json.dumps(
-        {
-            "run_id": summary.run_id,
-            "models": [
-                {
-                    "target": o.target,
-                    "name": o.registered_name,
-                    "version": o.version,
-                    "promoted": o.promoted,
-                    "gates": {g.name: g.to_dict() for g in o.gates},
-                }
-                for o in summary.outcomes
-            ],
-        },
-        indent=2,
-        default=str,
-    )
