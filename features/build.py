@@ -7,7 +7,7 @@ order) lives in `features.encoder.FeatureEncoder`, saved inside each registered 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,8 +96,36 @@ class FeatureSpec:
         )
 
 
+Columns = pd.DataFrame | Mapping[str, np.ndarray]
+"""Admissions as named columns: a DataFrame, or a dict of equal-length numpy arrays (the service
+builds one straight from request rows, skipping pandas for a single admission)."""
+
+SMALL = 64  # below this many rows, plain Python per value beats pandas' per-call overhead
+
+
+def n_rows(columns: Columns) -> int:
+    """Rows in a DataFrame or a dict of equal-length arrays."""
+    if isinstance(columns, pd.DataFrame):
+        return len(columns)
+    return len(next(iter(columns.values()))) if columns else 0
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pd.NA: what `pd.factorize` treats as missing."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and value != value  # NaN is the one float unequal to itself
+
+
 def _map_unique(values: pd.Series | np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
-    """Apply `fn` once per distinct value (codes have few), then broadcast: fast at any size."""
+    """Apply `fn` once per distinct value (codes have few), then broadcast: fast at any size.
+
+    Missing values all map to `fn(None)`. A few rows are mapped value by value (same result,
+    without pandas' fixed cost per call, which dominates scoring one admission).
+    """
+    if len(values) < SMALL:
+        missing = fn(None)
+        return np.array([missing if is_missing(v) else fn(v) for v in values], dtype=object)
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     mapped = np.array([fn(u) for u in uniques] + [fn(None)], dtype=object)
     return mapped[codes]  # the sentinel -1 picks the trailing fn(None)
@@ -127,9 +155,13 @@ def _group(method: Any) -> Any:
     return _GROUPS.get(method[:1], np.nan) if isinstance(method, str) else np.nan
 
 
-def _time_parts(admitted: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _time_parts(admitted: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hour, weekday (Monday = 0) and month of each admission time, as floats."""
-    t = pd.to_datetime(admitted).to_numpy("datetime64[m]")
+    raw = np.asarray(admitted)
+    if raw.dtype.kind == "M":
+        t = raw.astype("datetime64[m]")
+    else:  # text, objects or time-zone aware values: let pandas parse
+        t = pd.to_datetime(pd.Series(admitted)).to_numpy("datetime64[m]")
     days = t.astype("datetime64[D]")
     hour = (t - days).astype("timedelta64[h]").astype(float)
     weekday = ((days.astype(np.int64) + 3) % 7).astype(float)  # 1970-01-01 was a Thursday
@@ -149,21 +181,35 @@ def derive_features(
 
     History columns are taken from the input when supplied (e.g. by an API caller) and computed
     from `history` (default: the admissions table itself) otherwise. Label columns are never read.
-    Works column-wise on numpy arrays (mapping each distinct code once), so one row costs about
-    a millisecond and a million rows a few seconds, through the same code.
+    The frame form of `derive_columns`, which does the work.
+    """
+    columns = derive_columns(admissions, spec, history)
+    return pd.DataFrame(columns, index=admissions.index)
+
+
+def derive_columns(
+    admissions: Columns,
+    spec: FeatureSpec | None = None,
+    history: pd.DataFrame | None = None,
+) -> dict[str, np.ndarray]:
+    """`derive_features` as a dict of numpy arrays in `spec.columns` order (no frame built).
+
+    Accepts a DataFrame or a dict of arrays. Works column-wise on numpy arrays (mapping each
+    distinct code once), so one admission costs well under a millisecond and a million rows a
+    few seconds, through the same code.
     """
     spec = spec or FeatureSpec()
-    frame = admissions  # label columns are never read: `column` names admission fields only
-    hist_source: pd.DataFrame | None = history
-    if hist_source is None and "discharge_datetime" in admissions:
-        hist_source = admissions
-    if hist_source is not None:
-        frame = with_history(frame, hist_source)
-    n = len(frame)
+    frame: Columns = admissions  # label columns are never read: `column` names admission fields
+    # history source: as given, else the table itself when it is a labelled extract
+    has_source = history is not None or "discharge_datetime" in admissions
+    if has_source and any(c not in admissions for c in HISTORY_COLUMNS):
+        table = pd.DataFrame(admissions)
+        frame = with_history(table, table if history is None else history)
+    n = n_rows(frame)
     missing = np.full(n, np.nan)
 
     def column(name: str, default: np.ndarray = missing) -> np.ndarray:
-        return frame[name].to_numpy() if name in frame else default
+        return np.asarray(frame[name]) if name in frame else default
 
     def numeric(name: str, default: np.ndarray = missing) -> np.ndarray:
         values = column(name, default)
@@ -182,7 +228,7 @@ def derive_features(
     method = _map_unique(column("admission_method"), _clean_code)
     out["from_care_home"] = np.isin(source, CARE_HOME_CODES).astype(float)
     out["admission_hour"], out["admission_weekday"], out["admission_month"] = _time_parts(
-        frame["admission_datetime"]
+        column("admission_datetime")
     )
     out["sex"] = _map_unique(column("sex"), _clean_code)
     out["admission_group"] = _map_unique(method, _group)
@@ -197,4 +243,4 @@ def derive_features(
     for col in spec.categorical:
         if col not in out:
             out[col] = _map_unique(column(col), _clean_code)
-    return pd.DataFrame({c: out[c] for c in spec.columns}, index=frame.index)
+    return {c: out[c] for c in spec.columns}

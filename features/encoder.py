@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.build import FeatureSpec
+from features.build import SMALL, Columns, FeatureSpec, is_missing, n_rows
 from los.errors import NotFittedError
 
 
@@ -53,14 +53,21 @@ class FeatureEncoder:
         self._check_fitted()
         return [self.columns_.index(c) for c in self.spec_.categorical]
 
-    def transform(self, features: pd.DataFrame) -> np.ndarray:
-        """Encode derived features into a float64 matrix in `columns_` order."""
+    def transform(self, features: Columns) -> np.ndarray:
+        """Encode derived features (a frame or a dict of arrays) into a float64 matrix in
+        `columns_` order."""
         self._check_fitted()
-        out = np.empty((len(features), len(self.columns_)), dtype=np.float64)
+        n = n_rows(features)
+        out = np.empty((n, len(self.columns_)), dtype=np.float64)
         for j, col in enumerate(self.columns_):
-            values = features[col].to_numpy()
+            values = np.asarray(features[col])
             if col in self.levels_:
                 lookup = self._lookup[col]
+                if n < SMALL:  # value by value: the same codes without pandas' fixed cost
+                    out[:, j] = [
+                        np.nan if is_missing(v) else lookup.get(str(v), np.nan) for v in values
+                    ]
+                    continue
                 codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
                 mapped = np.array([lookup.get(str(u), np.nan) for u in uniques] + [np.nan])
                 out[:, j] = mapped[codes]

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from features.build import Columns
 from models.vocabulary import describe_field
 
 MIN_CONTRIBUTION = 0.02  # log-odds; smaller effects are noise to a reader
@@ -51,7 +51,7 @@ def _direction(contribution: float) -> str:
 
 def build_reasons(
     contributions: np.ndarray,
-    features: pd.DataFrame,
+    features: Columns,
     columns: list[str],
     source_of: Callable[[str], str],
     scale: float = 1.0,
@@ -60,7 +60,7 @@ def build_reasons(
     """Top `top_k` reasons per row, strongest absolute effect first.
 
     `contributions` is `pred_contrib` output (n_rows x (n_columns + 1), last column the expected
-    value); `features` the derived (unencoded) feature frame with `columns`.
+    value); `features` the derived (unencoded) feature columns (frame or dict of arrays).
     """
     fields = [source_of(c) for c in columns]
     unique_fields = list(dict.fromkeys(fields))
@@ -70,7 +70,7 @@ def build_reasons(
     per_field = contributions[:, : len(columns)] @ membership
     lead_column = {f: columns[fields.index(f)] for f in unique_fields}
     # plain numpy columns: far cheaper than DataFrame.to_dict for one row or a million
-    values = {c: features[c].to_numpy(dtype=object) for c in features.columns}
+    values = {str(c): np.asarray(features[str(c)], dtype=object) for c in features}
     order = np.argsort(-np.abs(per_field), axis=1, kind="stable")[:, :top_k]
     out: list[list[Reason]] = []
     for i in range(per_field.shape[0]):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.build import derive_features
+from features.build import Columns, derive_columns
 from features.encoder import FeatureEncoder
 from models.reasons import Reason, build_reasons, reasons_text
 from models.registry import LoadedModel, ModelIdentity
@@ -30,7 +30,7 @@ class TargetScores:
 
 
 def _encode_once(
-    encoder: FeatureEncoder, features: pd.DataFrame, done: list[tuple[FeatureEncoder, np.ndarray]]
+    encoder: FeatureEncoder, features: Columns, done: list[tuple[FeatureEncoder, np.ndarray]]
 ) -> np.ndarray:
     """Encode with `encoder`, reusing a matrix already built by an identical encoder.
 
@@ -59,24 +59,26 @@ class Scorer:
 
     def score(
         self,
-        admissions: pd.DataFrame,
+        admissions: Columns,
         history: pd.DataFrame | None = None,
         reasons: bool = True,
         top_k: int = 3,
     ) -> dict[str, TargetScores]:
         """Score every row for every target; label columns in the input are ignored.
 
+        `admissions` is a DataFrame or a dict of equal-length arrays (as the service builds).
+
         History columns come from the input when given, else from `history`, else from the
         labelled rows of the input itself (a labelled extract), else they are zero.
         """
-        derived: dict[tuple[str, ...], pd.DataFrame] = {}
+        derived: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
         encoded: list[tuple[FeatureEncoder, np.ndarray]] = []
         out: dict[str, TargetScores] = {}
         for target, model in self.models.items():
             bundle = model.bundle
             key = bundle.spec.columns
             if key not in derived:
-                derived[key] = derive_features(admissions, bundle.spec, history)
+                derived[key] = derive_columns(admissions, bundle.spec, history)
             features = derived[key]
             x = _encode_once(bundle.encoder, features, encoded)
             why = None

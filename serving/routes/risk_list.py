@@ -6,12 +6,13 @@ import asyncio
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from models.risk_list import RiskList, build_risk_list
 from models.templates.render import render_risk_list
-from serving.batcher import rows_to_frame, with_request_history
+from serving.batcher import rows_to_columns, with_request_history
 from serving.deps import Services, current_models, get_services, require_api_key
 from serving.errors import TooLargeError
 from serving.holder import ModelSet
@@ -42,7 +43,8 @@ async def risk_list(
     rows = [admission_row(a) for a in request.admissions]
 
     def build(models: ModelSet) -> Response:
-        frame = with_request_history(rows_to_frame(rows), rows, services.holder.history)
+        columns = with_request_history(rows_to_columns(rows), rows, services.holder.history)
+        frame = pd.DataFrame(columns)
         result = build_risk_list(
             models.scorer, frame, on=request.date, site=request.site, capacity=request.capacity
         )

@@ -13,7 +13,7 @@ from features.build import derive_features
 from features.history import compute_history
 from features.validate import validate_admissions
 from los.schema import ADMISSION_COLUMNS, COLUMNS, HISTORY_COLUMNS, LABEL_COLUMNS
-from serving.batcher import rows_to_frame, with_request_history
+from serving.batcher import rows_to_columns, with_request_history
 from serving.schemas import Admission, CensusAdmission, admission_row
 from tests.factories import admission
 
@@ -95,7 +95,7 @@ def test_request_rows_derive_the_same_features_as_loaded_rows() -> None:
         for r in rows
     ]  # fmt: skip
     request = [admission_row(Admission.model_validate(p)) for p in payloads]
-    served = with_request_history(rows_to_frame(request), request, None)
+    served = pd.DataFrame(with_request_history(rows_to_columns(request), request, None))
     pd.testing.assert_frame_equal(
         derive_features(served), derive_features(loaded.drop(columns=list(LABEL_COLUMNS)))
     )
@@ -103,17 +103,17 @@ def test_request_rows_derive_the_same_features_as_loaded_rows() -> None:
 
 def test_missing_history_means_no_earlier_spells() -> None:
     request = [admission_row(Admission.model_validate(BASE))]
-    frame = rows_to_frame(request)
-    served = with_request_history(frame, request, None)
+    columns = rows_to_columns(request)
+    served = pd.DataFrame(with_request_history(columns, request, None))
     empty = pd.DataFrame(columns=["patient_id", "admission_datetime", "discharge_datetime"])
-    expected = compute_history(frame, empty)
+    expected = compute_history(pd.DataFrame(columns), empty)
     pd.testing.assert_frame_equal(served[list(HISTORY_COLUMNS)], expected, check_dtype=False)
 
 
 def test_supplied_history_is_kept_per_row() -> None:
     given = {**BASE, "prior_admissions_365d": 3, "prior_bed_days_365d": 12.5}
     request = [admission_row(Admission.model_validate(p)) for p in (given, BASE)]
-    served = with_request_history(rows_to_frame(request), request, None)
+    served = pd.DataFrame(with_request_history(rows_to_columns(request), request, None))
     assert served["prior_admissions_365d"].tolist() == [3.0, 0.0]
     assert served["prior_bed_days_365d"].tolist() == [12.5, 0.0]
     assert served["prior_emergency_admissions_365d"].tolist() == [0.0, 0.0]  # given rows: 0
