@@ -121,6 +121,7 @@ def load(
 ) -> dict[str, Any]:
     """`clients` threads post for `seconds`; latency percentiles and throughput."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
+    in_server: list[list[float]] = [[] for _ in range(clients)]  # our Server-Timing header
     failures = [0] * clients
     deadline = time.perf_counter() + seconds
 
@@ -132,6 +133,9 @@ def load(
                 r = c.post(url, json=bodies(i))
                 latencies[k].append(time.perf_counter() - t0)
                 failures[k] += r.status_code != 200
+                timing = r.headers.get("server-timing", "")
+                if "dur=" in timing:
+                    in_server[k].append(float(timing.split("dur=")[1].split(",")[0]))
                 i += clients
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
@@ -142,6 +146,13 @@ def load(
         t.join()
     wall = time.perf_counter() - t0
     ms = np.array([x for per in latencies for x in per]) * 1000
+    server = np.array([x for per in in_server for x in per])
+    inside = {}
+    if server.size:
+        inside = {
+            "server_p50_ms": round(float(np.percentile(server, 50)), 2),
+            "server_p99_ms": round(float(np.percentile(server, 99)), 2),
+        }
     return {
         "clients": clients,
         "rows_per_request": rows_per,
@@ -151,6 +162,7 @@ def load(
         "p99_ms": round(float(np.percentile(ms, 99)), 2),
         "requests_per_s": round(ms.size / wall, 1),
         "rows_per_s": round(ms.size * rows_per / wall, 1),
+        **inside,
     }
 
 
@@ -213,13 +225,17 @@ def table(report: dict) -> str:
     ours, theirs = report["ours"]["results"], report["mlflow"].get("results", {})
     lines = [
         f"{'scenario':<22} {'server':<8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'rows/s':>9}"
+        f"  {'in-server p50 / p99 ms':>22}"
     ]
     for name, mine in ours.items():
         for label, r in (("ours", mine), ("mlflow", theirs.get(name))):
             if r:
+                inside = ""
+                if "server_p50_ms" in r:
+                    inside = f"{r['server_p50_ms']:>13.1f} / {r['server_p99_ms']:.1f}"
                 lines.append(
                     f"{name:<22} {label:<8} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-                    f"{r['requests_per_s']:>8.1f} {r['rows_per_s']:>9.1f}"
+                    f"{r['requests_per_s']:>8.1f} {r['rows_per_s']:>9.1f}  {inside}"
                 )
         if theirs.get(name):
             speed = mine["rows_per_s"] / theirs[name]["rows_per_s"]

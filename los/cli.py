@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,6 +50,24 @@ def _errors() -> Iterator[None]:
 
 def _progress(message: str) -> None:
     console.print(f"[dim]…[/dim] {message}", highlight=False)
+
+
+@contextmanager
+def _progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A rows-done bar on stderr; yields `advance(rows_done)`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = (label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+class ReasonsFor(StrEnum):
+    """Which rows `los score` explains."""
+
+    all = "all"
+    flagged = "flagged"
 
 
 def _settings() -> Any:
@@ -202,6 +221,14 @@ def score(
     model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
     query: QueryOpt = None,
     mapping: MappingOpt = None,
+    reasons: Annotated[
+        ReasonsFor,
+        typer.Option(
+            "--reasons",
+            help="all: every row (exact tree SHAP, slow for millions); flagged: only rows a "
+            "target flags, the others left blank",
+        ),
+    ] = ReasonsFor.all,
 ) -> None:
     """Score admissions with reasons; one output row per input spell, in input order."""
     with _errors():
@@ -212,8 +239,9 @@ def score(
         for m in models.values():
             out.print(f"model {m.identity.name} version {m.identity.version} ({model})")
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "score.csv")
-        _progress(f"scoring {len(frame):,} spells")
-        table = Scorer(models).score_table(frame)
+        _progress(f"scoring {len(frame):,} spells (reasons: {reasons.value})")
+        with _progress_bar(len(frame), "scoring") as advance:
+            table = Scorer(models).score_table(frame, reasons_for=reasons.value, progress=advance)
         write_frame(table, out_path)
         out.print(f"wrote {len(table):,} scores to {out_path}")
 

@@ -56,6 +56,8 @@ class ModelBundle:
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
         """Booster log-odds for an encoded matrix."""
+        if len(x) == 0:  # LightGBM cannot predict no rows
+            return np.zeros(0)
         out = self.booster.predict(x, raw_score=True, num_threads=_threads(len(x)))
         return np.asarray(out, dtype=float)
 
@@ -66,6 +68,8 @@ class ModelBundle:
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Per-feature SHAP values from LightGBM's tree SHAP (`pred_contrib`), in the booster's
         log-odds space; the last column is the expected value. Rows sum to the raw score."""
+        if len(x) == 0:
+            return np.zeros((0, x.shape[1] + 1))
         out = self.booster.predict(x, pred_contrib=True, num_threads=_threads(len(x)))
         return np.asarray(out, dtype=float)
 

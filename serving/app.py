@@ -36,6 +36,9 @@ DRAIN_LIMIT = 64 * 1024 * 1024  # an oversized body is read and discarded up to 
 class RequestGuard:
     """Pure ASGI middleware: body size limit (413), metrics, and a 500 that logs no values.
 
+    Every response carries `Server-Timing: app;dur=<ms>`, the time from the request reaching the
+    app to its response starting: what the service itself spends, without the network or client.
+
     Unhandled exceptions are caught here so the server never logs their messages, which could
     quote request values; only the exception type and the code location are logged.
     """
@@ -55,6 +58,9 @@ class RequestGuard:
         async def send_tracked(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
+                spent = b"app;dur=%.2f" % ((time.perf_counter() - start) * 1000)
+                headers = [*message.get("headers", []), (b"server-timing", spent)]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:

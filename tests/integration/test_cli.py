@@ -83,6 +83,16 @@ def test_score_and_evaluate_with_the_registry(
         assert set(scores[f"{t}_risk_band"]) <= {"low", "medium", "high"}
     assert scores["long_stay_reasons"].str.contains("risk").mean() > 0.9
 
+    flagged_only = tmp_path / "flagged.csv"
+    los("score", "--data", str(src), "--out", str(flagged_only), "--reasons", "flagged", env=env)
+    cheap = pd.read_csv(flagged_only)
+    for t in ("long_stay", "nctr"):
+        pd.testing.assert_series_equal(cheap[f"{t}_probability"], scores[f"{t}_probability"])
+        flagged = scores[f"{t}_flagged"].to_numpy()
+        assert 0 < flagged.sum() < len(flagged)
+        assert cheap.loc[~flagged, f"{t}_reasons"].isna().all()  # blank cells
+        assert (cheap.loc[flagged, f"{t}_reasons"] == scores.loc[flagged, f"{t}_reasons"]).all()
+
     report_dir = tmp_path / "eval"
     los("evaluate", "--data", str(trained_registry.data_path), "--out", str(report_dir), env=env)
     metrics = json.loads((report_dir / "metrics.json").read_text())

@@ -87,3 +87,13 @@ def test_dict_columns_derive_like_a_frame(batch: pd.DataFrame) -> None:
     from_dict = derive_columns(as_dict, history=batch)
     for name, values in from_frame.items():
         assert _same(values, from_dict[name]), name
+
+
+def test_chunked_table_equals_one_pass(scorer: Scorer, batch: pd.DataFrame) -> None:
+    whole = scorer.score_table(batch, chunk_rows=len(batch))
+    seen: list[int] = []
+    chunked = scorer.score_table(batch, chunk_rows=37, progress=seen.append)
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert seen[-1] == len(batch) and seen == sorted(seen) and len(seen) > 1
+    empty = scorer.score_table(batch.iloc[:0])
+    assert list(empty.columns) == list(whole.columns) and empty.empty
