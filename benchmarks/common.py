@@ -16,7 +16,7 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 150)  # wide tables when piped
 
 
 def run_child(args: list[str], timeout: float = 3600) -> dict[str, Any]:

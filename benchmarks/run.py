@@ -20,11 +20,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--score-rows", type=int, default=1_000_000)
+    parser.add_argument("--shap-rows", type=int, default=100_000, help="rows for SHAP-bound steps")
     parser.add_argument("--skip-serve", action="store_true")
     args = parser.parse_args()
     payload = {
         **train.main(args.train_sizes),
-        **score.main(args.score_rows, train_rows=100_000, use_env=False),
+        **score.main(args.score_rows, 100_000, use_env=False, shap_rows=args.shap_rows),
     }
     if not args.skip_serve:
         subprocess.run([sys.executable, "benchmarks/serve.py"], cwd=ROOT, check=True)
