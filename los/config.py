@@ -67,11 +67,18 @@ class FeaturesConfig(_Strict):
 
 
 class LightGBMConfig(_Strict):
-    """LightGBM parameters; early stopping runs on the validation period."""
+    """LightGBM parameters; early stopping runs on the validation period.
+
+    Depth and learning rate also set the cost of every explanation: exact tree SHAP grows with
+    trees x leaves x depth squared. Measured on 200k generated spells: depth 6 at rate 0.1 gives
+    about half the trees of depth 8 at 0.05 and reasons 2.2x faster (216-333 against 566-699
+    microseconds per row and model, one thread), for an AUROC 0.0003-0.0006 further from the
+    oracle and the same calibration error.
+    """
 
     num_leaves: int = 31
-    max_depth: int = 8
-    learning_rate: float = 0.05
+    max_depth: int = 6
+    learning_rate: float = 0.1
     n_estimators: int = 1000
     early_stopping_rounds: int = 50
     min_child_samples: int = 100
