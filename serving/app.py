@@ -14,16 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from los.config import Settings
-from los.errors import LosError
 from serving.audit import AuditWriter
 from serving.batcher import ScoringWorker
 from serving.deps import Services
-from serving.errors import status_code
+from serving.errors import install_error_handlers
 from serving.holder import ModelHolder
 from serving.metrics import ServiceMetrics
 from serving.routes import health, models, risk_list, score
@@ -98,11 +96,12 @@ class RequestGuard:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
+            more = message.get("more_body", False)
             if size > self.max_body:
-                await _drain(receive, DRAIN_LIMIT)
+                if more:  # the last chunk crossed the limit: nothing left to drain (it would hang)
+                    await _drain(receive, DRAIN_LIMIT)
                 return None
             chunks.append(chunk)
-            more = message.get("more_body", False)
         body, sent = b"".join(chunks), False
 
         async def replay() -> Message:
@@ -137,14 +136,6 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
 def _route(scope: Scope) -> str:
     route = scope.get("route")
     return str(getattr(route, "path", "unmatched"))
-
-
-async def _los_error(request: Request, exc: Exception) -> JSONResponse:
-    """The one handler: product errors -> status code with a one-line message."""
-    assert isinstance(exc, LosError)
-    code = status_code(exc)
-    headers = {"Retry-After": "5"} if code == 503 else None
-    return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
 
 
 def build_services(settings: Settings) -> Services:
@@ -187,7 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
-    app.add_exception_handler(LosError, _los_error)
+    install_error_handlers(app)  # product errors, 422 without values, documented error codes
     app.add_middleware(RequestGuard, metrics=services.metrics, max_body=settings.los_max_body_bytes)
     for module in (health, models, score, risk_list):
         app.include_router(module.router)

@@ -1,7 +1,12 @@
-"""Dependencies the routes receive: the service's parts, the API-key check, the loaded models."""
+"""Dependencies the routes receive: the service's parts, the API-key check, the loaded models.
+
+All `async def`: they do no I/O, and FastAPI runs a plain `def` dependency on its thread pool,
+a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -30,24 +35,32 @@ class Services:
     audit: AuditWriter
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The running service's parts (tests may override this dependency)."""
     services: Services = request.app.state.services
     return services
 
 
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+
+
 def key_matches(given: str | None, keys: list[str]) -> bool:
-    """Constant-time comparison against every configured key (no early exit)."""
+    """Constant-time comparison against every configured key (no early exit).
+
+    Both sides are hashed first, so `hmac.compare_digest` always compares 32 bytes and the time
+    taken does not reveal a key's length either.
+    """
     if given is None:
         return False
-    supplied = given.encode()
+    supplied = _digest(given)
     matched = False
     for key in keys:
-        matched |= hmac.compare_digest(supplied, key.encode())
+        matched |= hmac.compare_digest(supplied, _digest(key))
     return matched
 
 
-def require_api_key(
+async def require_api_key(
     key: str | None = Security(_api_key), services: Services = Depends(get_services)
 ) -> None:
     """401 unless a configured key is sent in `X-API-Key` (no keys configured: open)."""
@@ -56,7 +69,7 @@ def require_api_key(
         raise AuthError()
 
 
-def current_models(services: Services = Depends(get_services)) -> ModelSet:
+async def current_models(services: Services = Depends(get_services)) -> ModelSet:
     """The model set serving now; 503 until one is loaded."""
     models = services.holder.current
     if models is None or not services.holder.ready:

@@ -1,6 +1,26 @@
-"""Service errors and the one mapping of every product error to an HTTP status code."""
+"""Service errors, the one mapping of every product error to an HTTP status code, and the handlers.
+
+`install_error_handlers(app)` registers the two error handlers and documents the error responses
+in OpenAPI:
+
+- product errors (`LosError`) -> their status code with `{"detail": "<one line>"}`;
+- request validation errors -> 422 with `{"detail": [{"loc", "msg", "type"}]}`: the field and the
+  problem, never the submitted value (pydantic's `input` and `ctx` are dropped: the value of
+  `patient_id` or a date must not come back in an error body, nor reach a log that records it);
+- every route's OpenAPI lists the errors it can answer with (401 with a key; 400, 413 and 422
+  with a body; 503 while models load), so a schema-driven client or fuzzer finds no undocumented
+  status code.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from los.errors import (
     ConfigError,
@@ -48,3 +68,135 @@ def status_code(exc: LosError) -> int:
         if cls in STATUS_CODES:
             return STATUS_CODES[cls]
     return 400
+
+
+# Keys of a pydantic/FastAPI error kept in a 422 body. Dropped: `input` (the submitted value, e.g.
+# a patient_id or a date of birth), `ctx` (may hold the value or the exception raised on it) and
+# `url`. Messages come from pydantic's templates or our validators, which name the rule, not the
+# value (see `serving.schemas`).
+_KEPT_ERROR_KEYS = ("loc", "msg", "type")
+
+
+def safe_validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """Validation errors reduced to where and what: `loc`, `msg`, `type`; never the value."""
+    out: list[dict[str, Any]] = []
+    for error in errors:
+        item = {k: error[k] for k in _KEPT_ERROR_KEYS if k in error}
+        item["loc"] = [p if isinstance(p, int) else str(p) for p in item.get("loc", ())]
+        ctx = error.get("ctx") or {}
+        if item.get("type") == "json_invalid" and isinstance(ctx.get("error"), str):
+            item["msg"] = f"{item.get('msg', 'JSON decode error')}: {ctx['error']}"
+        item.setdefault("msg", "invalid value")
+        item.setdefault("type", "value_error")
+        out.append(item)
+    return out
+
+
+async def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each field and the problem, without echoing what was sent."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": safe_validation_errors(exc.errors())}, status_code=422)
+
+
+async def los_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """Product errors -> status code with a one-line message (503 with `Retry-After`)."""
+    assert isinstance(exc, LosError)
+    code = status_code(exc)
+    headers = {"Retry-After": "5"} if code == 503 else None
+    return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ErrorOut",
+    "type": "object",
+    "description": "A product error: one line, no request values.",
+    "properties": {"detail": {"type": "string", "title": "Detail"}},
+    "required": ["detail"],
+}
+
+_ERROR_DESCRIPTIONS = {
+    "400": "the body cannot be read as JSON text (e.g. not UTF-8)",
+    "401": "missing or wrong API key (`X-API-Key`)",
+    "413": "request body or row count above the configured limit",
+    "422": "invalid input: each error names the field (`loc`) and the problem (`msg`)",
+    "503": "models not loaded yet; retry after `Retry-After` seconds",
+}
+
+
+def _api_routes(app: FastAPI) -> list[Any]:
+    """The app's API routes with router-level dependencies merged in (FastAPI >= 0.160 keeps
+    included routers as contexts; older versions copy routes into `app.routes`)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI
+        return [r for r in app.routes if isinstance(r, APIRoute)]
+    return [c for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)]
+
+
+def _error_codes(
+    route: Any, needs_key: Callable[..., Any], needs_models: Callable[..., Any]
+) -> set[str]:
+    """The error statuses a route can answer with, from its dependencies and body."""
+    calls: set[Any] = set()
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        calls.add(dependant.call)
+        stack.extend(dependant.dependencies)
+    codes = set()
+    if needs_key in calls:
+        codes.add("401")
+    if needs_models in calls:
+        codes.add("503")
+    if route.body_field is not None:
+        codes |= {"400", "413", "422"}
+    return codes
+
+
+def document_error_responses(app: FastAPI) -> None:
+    """Add the error responses each operation can give to the app's OpenAPI document."""
+    from serving.deps import current_models, require_api_key  # deps imports this module
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("ErrorOut", ERROR_SCHEMA)
+        error_ref = {"$ref": "#/components/schemas/ErrorOut"}
+        for route in _api_routes(app):
+            if not route.include_in_schema:
+                continue
+            codes = _error_codes(route, require_api_key, current_models)
+            for method in route.methods or ():
+                operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is None:
+                    continue
+                responses = operation.setdefault("responses", {})
+                for code in sorted(codes):
+                    if code == "422" and "422" in responses:
+                        # validation errors (a list) or a product data error (one line)
+                        content = responses["422"].setdefault("content", {})
+                        body = content.setdefault("application/json", {})
+                        current = body.get("schema")
+                        body["schema"] = {"anyOf": [current, error_ref]} if current else error_ref
+                        continue
+                    responses.setdefault(
+                        code,
+                        {
+                            "description": _ERROR_DESCRIPTIONS[code],
+                            "content": {"application/json": {"schema": error_ref}},
+                        },
+                    )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the product-error and validation-error handlers; document the error responses."""
+    app.add_exception_handler(LosError, los_error_response)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
+    document_error_responses(app)

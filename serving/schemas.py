@@ -11,22 +11,31 @@ Choices (documented in docs/service.md):
 - codes must be in the contract's code lists; numbers sent as JSON numbers are accepted for code
   fields (`"sex": 2` is read as `"2"`); datetimes are ISO 8601, with an offset converted to UTC
   and then made naive, exactly as the file loader does.
+
+The OpenAPI schema says exactly what is accepted, so a schema-driven client (or the fuzzer in
+tests/reliability/test_fuzz.py) is never refused a request the schema allows: a required text
+field must hold a non-blank character (`pattern`, the same characters `str.strip` removes), a
+nullable code field lists `null` among its codes, and a risk-list census has at least one row.
+Validation messages name the rule, never the value sent (422 bodies carry no patient data).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     create_model,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from los.schema import COLUMNS, HISTORY_COLUMNS, LABEL_COLUMNS, Column
 
@@ -40,6 +49,22 @@ HISTORY_FIELDS: dict[str, tuple[type, str]] = {
 assert tuple(HISTORY_FIELDS) == HISTORY_COLUMNS  # one list of history columns
 
 _PYTHON_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "datetime": datetime}
+
+# The characters `str.strip()` removes (`str.isspace`), as a JSON Schema / ECMA-262 class: a
+# required text field must contain one character outside it. Listed, not `\s`, because the two
+# regex dialects disagree on `\s` (Python strips U+001C-U+001F and U+0085; ECMA's `\s` has U+FEFF).
+WHITESPACE_CLASS = (
+    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+NON_BLANK_PATTERN = f"[^{WHITESPACE_CLASS}]"
+
+# Admission, discharge and list dates: years 1900-2199 as written. Outside that a date cannot be a
+# real admission, and nanosecond timestamps (1677-2262, the file loader's bounds) would wrap it.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+YEARS = f"{FIRST_YEAR}-{LAST_YEAR}"
+DATE_PATTERN = "^(?:19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}"
+_DATE_START = re.compile(DATE_PATTERN)
+_DATE_SCHEMA: JsonDict = {"pattern": DATE_PATTERN}
 
 
 def _in_codes(column: Column) -> Any:
@@ -67,26 +92,66 @@ def _present(value: str | None) -> str:
     return value
 
 
+def _json_number(value: Any) -> Any:
+    """Numbers must be JSON numbers: `true` or `"7"` is refused, not silently read as 1 or 7."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def _iso_text(value: Any) -> Any:
+    """Dates and times are ISO 8601 text in the years 1900-2199 (as written, before any offset).
+
+    A bare number (or numeric text) is refused, not read as Unix time; a year outside the range
+    is refused rather than wrapped around by nanosecond timestamps further down the pipeline.
+    """
+    if value is None or isinstance(value, dt.date):
+        if isinstance(value, dt.date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise ValueError(f"year must be {FIRST_YEAR}-{LAST_YEAR}")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date or date-time string")
+    if not _DATE_START.match(value):
+        raise ValueError(f"must be an ISO 8601 date or date-time (YYYY-MM-DD...), year {YEARS}")
+    return value
+
+
+NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_json_number)]
+NonNegativeFloat = Annotated[float, Field(ge=0), BeforeValidator(_json_number)]
+
+
 def _naive_utc(value: datetime | None) -> datetime | None:
     """An offset-aware time becomes naive UTC, as `features.validate` does for files."""
     if value is None or value.tzinfo is None:
         return value
-    return value.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # year 1 or 9999 with an offset; cannot pass `_iso_text`, kept safe
+        raise ValueError("date-time out of range") from None
 
 
 def _field(column: Column) -> tuple[Any, Any]:
     kind = _PYTHON_TYPES[column.kind]
     validators: list[Any] = []
     extra: dict[str, Any] = {}
+    schema_extra: dict[str, Any] = {}
     if column.kind == "str":
         validators.append(AfterValidator(_text))
         if column.required and not column.nullable:
             validators.append(AfterValidator(_present))
+            if column.codes is None:
+                schema_extra.update(minLength=1, pattern=NON_BLANK_PATTERN)
         if column.codes is not None:
             validators.append(AfterValidator(_in_codes(column)))
-            extra["json_schema_extra"] = {"enum": list(column.codes)}
+            nullable = [None] if column.nullable or not column.required else []
+            schema_extra["enum"] = [*column.codes, *nullable]
+    if column.kind in ("int", "float"):
+        validators.append(BeforeValidator(_json_number))
     if column.kind == "datetime":
-        validators.append(AfterValidator(_naive_utc))
+        validators += [BeforeValidator(_iso_text), AfterValidator(_naive_utc)]
+        schema_extra.update(_DATE_SCHEMA)
+    if schema_extra:
+        extra["json_schema_extra"] = schema_extra
     constraints = {}
     if column.minimum is not None:
         constraints["ge"] = column.minimum
@@ -102,7 +167,9 @@ def _field(column: Column) -> tuple[Any, Any]:
 class _AdmissionBase(BaseModel):
     """Shared configuration: unknown fields rejected, label fields dropped before validation."""
 
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", coerce_numbers_to_str=True, frozen=True, allow_inf_nan=False
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -121,7 +188,8 @@ class _AdmissionBase(BaseModel):
 def _admission_fields() -> dict[str, Any]:
     fields: dict[str, Any] = {c.name: _field(c) for c in COLUMNS if c.at_admission}
     for name, (kind, description) in HISTORY_FIELDS.items():
-        fields[name] = (Annotated[kind, Field(ge=0)] | None, Field(None, description=description))
+        number = NonNegativeInt if kind is int else NonNegativeFloat
+        fields[name] = (number | None, Field(None, description=description))
     return fields
 
 
@@ -137,8 +205,12 @@ CensusAdmission = create_model(  # type: ignore[call-overload]
     __base__=Admission,
     __doc__="A row of the inpatient census; a row with a discharge time is left off the list.",
     discharge_datetime=(
-        Annotated[datetime | None, AfterValidator(_naive_utc)],
-        Field(None, description="Discharge time; empty while the patient is in hospital"),
+        Annotated[datetime | None, BeforeValidator(_iso_text), AfterValidator(_naive_utc)],
+        Field(
+            None,
+            description="Discharge time; empty while the patient is in hospital",
+            json_schema_extra=_DATE_SCHEMA,
+        ),
     ),
 )
 
@@ -182,12 +254,18 @@ class ScoreOut(BaseModel):
 class RiskListRequest(BaseModel):
     """The census of current inpatients and the list options (as `los risk-list`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    admissions: list[CensusAdmission]  # type: ignore[valid-type]
-    date: dt.date | None = Field(None, description="list date; default: latest admission's date")
+    admissions: list[CensusAdmission] = Field(  # type: ignore[valid-type]
+        ..., min_length=1, description="the census: one row per current inpatient (at least one)"
+    )
+    date: Annotated[dt.date | None, BeforeValidator(_iso_text)] = Field(
+        None,
+        description="list date; default: latest admission's date",
+        json_schema_extra=_DATE_SCHEMA,
+    )
     site: str | None = Field(None, description="only this site")
-    capacity: int | None = Field(None, ge=0, description="patients the team can review today")
+    capacity: NonNegativeInt | None = Field(None, description="patients the team can review today")
 
 
 class ModelInfoOut(BaseModel):
