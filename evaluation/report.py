@@ -1,7 +1,8 @@
 """Evaluation reports: metrics.json (contract layout), a self-contained report.html, a model card.
 
-report.html is one file an evaluator can open offline: styles are inline, charts are inline PNG
-data URIs and there is no external URL of any kind.
+report.html is one file an evaluator can open offline: styles are inline, charts are inline SVG
+(lines, intervals, bars: `evaluation.plots`, `evaluation.svg`) or PNG (the SHAP beeswarm:
+`evaluation.shap_plots`) data URIs, and there is no external URL of any kind.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from evaluation import plots
+from evaluation import plots, shap_plots
 from evaluation.evaluate import TargetEvaluation, write_metrics
 from evaluation.gates import all_passed
 from evaluation.groups import ATTRIBUTES, TITLES, group_label
 from los.config import GatesConfig
+from models.vocabulary import field_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -197,9 +199,9 @@ def _target_view(
         view["explanation"] = {
             "rows": explanation.n_rows,
             "fields": list(explanation.field_importance().items())[:8],
-            "summary": plots.shap_summary_plot(explanation) if with_plots else None,
-            "fields_plot": plots.field_importance_plot(explanation) if with_plots else None,
-            "dependence": plots.dependence_plots(explanation) if with_plots else None,
+            "summary": shap_plots.shap_summary_plot(explanation) if with_plots else None,
+            "fields_plot": shap_plots.field_importance_plot(explanation) if with_plots else None,
+            "dependence": shap_plots.dependence_plots(explanation) if with_plots else None,
         }
     return view
 
@@ -236,7 +238,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["fmt"] = fmt
     env.filters["ci"] = fmt_ci
-    env.globals["field_label"] = plots.field_label
+    env.globals["field_label"] = field_label
     return env
 
 

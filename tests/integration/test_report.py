@@ -3,6 +3,7 @@ Chromium), model card, and their logging as MLflow artifacts."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -22,7 +23,7 @@ EXTERNAL = [
         r"""\b(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//""", re.I
     ),
     re.compile(r"@import", re.I),
-    re.compile(r"""url\(\s*["']?\s*(?!data:)[^)'"\s]""", re.I),
+    re.compile(r"""url\(\s*["']?\s*(?!data:|#)[^)'"\s]""", re.I),  # url(#id): same document
     re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?!data:|#)[^\s"'>]""", re.I),
 ]
 
@@ -78,7 +79,14 @@ def test_report_html_has_no_external_references(reports: Path) -> None:
     html = (reports / "report.html").read_text()
     assert external_references(html) == []
     images = re.findall(r'<img [^>]*src="([^"]+)"', html)
-    assert len(images) >= 3 * 8 and all(s.startswith("data:image/png;base64,") for s in images)
+    assert len(images) >= 3 * 8
+    for src in images:  # inline PNG, or inline SVG that itself fetches nothing and runs nothing
+        kind, _, payload = src.partition(";base64,")
+        assert kind in ("data:image/png", "data:image/svg+xml"), src[:40]
+        if kind == "data:image/svg+xml":
+            svg = base64.b64decode(payload).decode("utf-8")
+            assert "<script" not in svg and "<image" not in svg and "href" not in svg
+            assert external_references(svg) == []
     # the checker itself catches what it should
     bad = [
         '<script src="https://cdn.example.org/x.js"></script>',
@@ -86,6 +94,7 @@ def test_report_html_has_no_external_references(reports: Path) -> None:
         "<style>@import 'theme.css';</style>",
         '<div style="background: url(http://x/y.png)"></div>',
         '<img src="plot.png">',
+        '<rect fill="url(https://x/y.svg#p)"/>',
     ]
     assert all(external_references(b) for b in bad)
 
