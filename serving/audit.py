@@ -5,9 +5,12 @@ one background thread (SQLAlchemy Core `executemany`), so writing never sits on 
 
 Failure policy: **answer and count**. If the store fails (disk full, database down) the service
 keeps answering; failed and dropped rows are counted in `los_audit_rows_failed_total`, logged
-(counts only) and shown by `/ready` as `"audit": "failing"`, so an alert can fire. The daily work
-of a discharge team should not stop because the audit disk filled, and the counter says exactly
-how many scores went unaudited. A batch is retried once before it is counted as failed.
+(counts and the error type only, at most every `LOG_EVERY_SECONDS`) and shown by `/ready` as
+`"audit": "failing"`, so an alert can fire. The daily work of a discharge team should not stop
+because the audit disk filled, and the counter says exactly how many scores went unaudited. A
+batch is retried once before it is counted as failed; once the store accepts writes again
+(space freed, database back, including a table that could not be created at start) writing
+resumes by itself, `/ready` says `"ok"` and the recovery is logged with the count lost.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from models.registry import ModelIdentity
 from serving.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
+
+LOG_EVERY_SECONDS = 30.0
 
 metadata = sa.MetaData()
 score_audit = sa.Table(
@@ -83,6 +88,24 @@ def _engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+# SQLite's own fixed messages: safe to log. Other messages may quote values, so only their type.
+_SAFE_MESSAGES = (
+    "database or disk is full",
+    "disk I/O error",
+    "database is locked",
+    "unable to open database file",
+    "attempt to write a readonly database",
+    "no such table: score_audit",
+)
+
+
+def _why(exc: Exception) -> str:
+    """The error type, plus SQLite's message when it is one of the fixed, value-free ones."""
+    message = str(getattr(exc, "orig", None) or "")
+    known = next((m for m in _SAFE_MESSAGES if message.startswith(m)), None)
+    return f"{type(exc).__name__}: {known}" if known else type(exc).__name__
+
+
 class AuditWriter:
     """Queue scores and write them from a background thread; see the module doc for failures."""
 
@@ -95,6 +118,11 @@ class AuditWriter:
         self._queue: queue.Queue[AuditBatch | None] = queue.Queue(maxsize=max_queue)
         self._thread: threading.Thread | None = None
         self._engine: sa.Engine | None = None
+        self._table_ready = False
+        self._lock = threading.Lock()
+        self._last_log = 0.0
+        self._unlogged = 0
+        self._lost_since_ok = 0
         self.healthy = True
         self.rows_written = 0
         self.rows_failed = 0
@@ -102,8 +130,7 @@ class AuditWriter:
     def start(self) -> None:
         """Create the table if needed and start the writer thread."""
         try:
-            self._engine = _engine(self.url)
-            metadata.create_all(self._engine)
+            self._prepare()
         except Exception as exc:  # the service still answers: see the failure policy
             self.healthy = False
             log.error("audit store unavailable at start: %s", type(exc).__name__)
@@ -138,11 +165,45 @@ class AuditWriter:
         if self._engine is not None:
             self._engine.dispose()
 
+    def _prepare(self) -> sa.Engine:
+        """The engine, with the table created (retried on every write until it succeeds)."""
+        if self._engine is None:
+            self._engine = _engine(self.url)
+        if not self._table_ready:
+            metadata.create_all(self._engine)
+            self._table_ready = True
+        return self._engine
+
     def _failed(self, n: int, why: str) -> None:
-        self.healthy = False
-        self.rows_failed += n
-        self.metrics.audit_failed.inc(n)
-        log.error("audit: %d score rows not written (%s)", n, why)
+        """Count lost rows; log counts and the error type only, at most every LOG_EVERY_SECONDS."""
+        with self._lock:  # called from the scoring thread (queue full) and the writer thread
+            self.healthy = False
+            self.rows_failed += n
+            self._lost_since_ok += n
+            self._unlogged += n
+            self.metrics.audit_failed.inc(n)
+            now = time.monotonic()
+            if now - self._last_log < LOG_EVERY_SECONDS:
+                return
+            self._last_log, unlogged = now, self._unlogged
+            self._unlogged = 0
+        log.error(
+            "audit: %d score rows not written (%s); %d lost in all",
+            unlogged,
+            why,
+            self.rows_failed,
+        )
+
+    def _succeeded(self, n: int) -> None:
+        with self._lock:
+            self.healthy = True
+            self.rows_written += n
+            lost, self._lost_since_ok = self._lost_since_ok, 0
+            self._unlogged = 0
+            self._last_log = 0.0
+        self.metrics.audit_written.inc(n)
+        if lost:
+            log.warning("audit: writing again; %d score rows were not written meanwhile", lost)
 
     def _run(self) -> None:
         stopping = False
@@ -165,18 +226,13 @@ class AuditWriter:
     def _write(self, rows: list[dict[str, Any]]) -> None:
         for attempt in (1, 2):
             try:
-                if self._engine is None:
-                    self._engine = _engine(self.url)
-                    metadata.create_all(self._engine)
-                with self._engine.begin() as conn:
+                with self._prepare().begin() as conn:
                     conn.execute(score_audit.insert(), rows)
             except Exception as exc:
                 if attempt == 2:
-                    self._failed(len(rows), type(exc).__name__)
+                    self._failed(len(rows), _why(exc))
                     return
                 time.sleep(0.2)
                 continue
-            self.healthy = True
-            self.rows_written += len(rows)
-            self.metrics.audit_written.inc(len(rows))
+            self._succeeded(len(rows))
             return

@@ -1,8 +1,26 @@
-"""Training at the edge: run the pipeline inside an MLflow run, register, gate and promote."""
+"""Training at the edge: run the pipeline inside an MLflow run, register, verify, gate, promote.
+
+Order of steps, and what a run killed at any point leaves behind (docs/service.md "Faults"):
+
+1. train every target (nothing registered yet);
+2. register each version with `los_state=incomplete` and no alias;
+3. load each version back from the registry and score known rows (the `registry_roundtrip`
+   gate: a version that cannot be loaded back, or scores differently, is never promoted);
+4. write and log the reports;
+5. mark each version `complete` and alias it `challenger` (or `rejected` when step 3 failed);
+6. move `champion` to the versions whose gates all passed.
+
+`challenger` and `champion` only ever point at complete versions, so a kill before step 5
+leaves unaliased `incomplete` versions (which `models.registry` never loads or promotes) and
+the previous aliases untouched.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,14 +31,24 @@ import pandas as pd
 from evaluation.gates import GateResult
 from evaluation.report import ReportContext, write_reports
 from los.config import Settings, TrainingConfig
-from los.errors import LosError
+from los.errors import ConfigError, ModelNotFoundError
+from los.schema import LABEL_COLUMNS
 from models import registry
-from models.bundle import ModelBundle
+from models.bundle import BOOSTER_FILE, BUNDLE_FILE, ModelBundle
 from models.explain import global_explanation
-from training.pipeline import Progress, TrainingResult, train_all
+from training.pipeline import Progress, TargetRun, TrainingResult, train_all
 from training.targets import Target
 
 log = logging.getLogger(__name__)
+
+ROUNDTRIP_GATE = "registry_roundtrip"
+ROUNDTRIP_ROWS = 25
+
+# Fault injection for the reliability tests (docs/service.md "Faults"); read only in `fault_point`.
+FAULT_KILL_ENV = "LOS_FAULT_KILL_AT"
+FAULT_CORRUPT_ENV = "LOS_FAULT_CORRUPT_REGISTERED"
+FAULT_STAGES = ("after_fit", "after_register", "mid_reports", "before_promote")
+FAULT_CORRUPTIONS = ("booster", "bundle")
 
 
 @dataclass
@@ -56,15 +84,91 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def fault_point(stage: str, registered: registry.ModelIdentity | None = None) -> None:
+    """Test hook: the one place the fault-injection variables are read (unset in normal use).
+
+    `LOS_FAULT_KILL_AT=<stage>` kills this process with SIGKILL (no clean-up, no `finally`) when
+    the run reaches `stage` (one of `FAULT_STAGES`). `LOS_FAULT_CORRUPT_REGISTERED=booster|bundle`
+    damages the stored files of each version just registered (local artifact store only):
+    `booster` overwrites `booster.txt` with garbage, `bundle` renames a feature in `bundle.json`.
+    At stage `start` a misspelt value is refused, so a test never passes because nothing was
+    injected.
+    """
+    kill_at = os.environ.get(FAULT_KILL_ENV)
+    corrupt = os.environ.get(FAULT_CORRUPT_ENV)
+    if stage == "start":
+        if kill_at and kill_at not in FAULT_STAGES:
+            raise ConfigError(f"{FAULT_KILL_ENV}={kill_at}: not one of {', '.join(FAULT_STAGES)}")
+        if corrupt and corrupt not in FAULT_CORRUPTIONS:
+            raise ConfigError(
+                f"{FAULT_CORRUPT_ENV}={corrupt}: not one of {', '.join(FAULT_CORRUPTIONS)}"
+            )
+        return
+    if corrupt and registered is not None:
+        _corrupt_registered(registered, corrupt)
+    if kill_at == stage:
+        log.warning("fault injection: killing the training run at %s", stage)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _corrupt_registered(identity: registry.ModelIdentity, what: str) -> None:
+    import json
+
+    directory = registry.local_artifact_dir(identity.name, identity.version)
+    if directory is None:
+        raise ConfigError(f"{FAULT_CORRUPT_ENV} needs a local artifact store")
+    if what == "booster":
+        (directory / BOOSTER_FILE).write_text("this is not a LightGBM model\n")
+    else:
+        state = json.loads((directory / BUNDLE_FILE).read_text())
+        state["encoder"]["numeric"][0] = "feature_from_another_version"
+        (directory / BUNDLE_FILE).write_text(json.dumps(state))
+    log.warning(
+        "fault injection: corrupted %s of %s version %s", what, identity.name, identity.version
+    )
+
+
 def _current_champion(target: Target) -> ModelBundle | None:
     try:
         bundle, _ = registry.load_bundle(target.registered_name, registry.CHAMPION)
-    except LosError:
+    except ModelNotFoundError:
         return None
     except Exception as exc:  # an unreadable champion must not block training
         log.warning("current champion of %s could not be loaded: %s", target.name, exc)
         return None
     return bundle
+
+
+def _roundtrip_gate(
+    tr: TargetRun, identity: registry.ModelIdentity, rows: pd.DataFrame
+) -> GateResult:
+    """Load the registered version back and score `rows`: it must match the trained model."""
+    version = identity.version
+    try:
+        expected = tr.bundle.probability(tr.bundle.encode(rows))
+        diff = registry.verify_version(identity.name, version, rows, expected)
+    except Exception as exc:
+        detail = registry.describe_registry_error(exc)
+        log.warning(
+            "%s version %s failed the registry round trip: %s", identity.name, version, detail
+        )
+        return GateResult(
+            ROUNDTRIP_GATE,
+            None,
+            registry.ROUNDTRIP_TOLERANCE,
+            False,
+            f"version {version} cannot be used once loaded back from the registry: {detail}",
+        )
+    return GateResult(
+        ROUNDTRIP_GATE,
+        diff,
+        registry.ROUNDTRIP_TOLERANCE,
+        True,
+        f"version {version} loaded back from the registry scores {len(rows)} known rows as "
+        f"trained (largest difference {diff:.1g})",
+    )
 
 
 def train_and_register(
@@ -75,21 +179,23 @@ def train_and_register(
     progress: Progress = lambda msg: None,
     extra_tags: dict[str, Any] | None = None,
 ) -> RunSummary:
-    """Train every target, log the run, register each version as `challenger`, promote on gates.
+    """Train every target, log the run, register, verify, and promote the versions that pass.
 
-    Versions are registered only after every target has trained, so a run that fails while
-    training registers nothing; `champion` moves only after every version and the reports are
-    logged, so a run that fails later leaves new `challenger` versions and `champion` untouched.
+    See the module doc for the order of steps and what an interrupted run leaves behind.
     """
     import mlflow
 
-    experiment = registry.connect(settings.tracking_uri, settings.los_data_dir / "mlartifacts")
+    fault_point("start")
+    experiment = registry.connect(
+        settings.tracking_uri, settings.los_data_dir / "mlartifacts", create=True
+    )
     with mlflow.start_run(experiment_id=experiment) as run:
         run_id = run.info.run_id
         params = _flatten("", config.model_dump(mode="json"), {})
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         mlflow.log_dict(config.model_dump(mode="json"), "config.json")
         result: TrainingResult = train_all(admissions, config, _current_champion, progress)
+        fault_point("after_fit")
         prepared = result.prepared
         mlflow.log_dict(
             {
@@ -119,34 +225,33 @@ def train_and_register(
             data_window=prepared.boundaries.as_dict(),
             result=result,
         )
-        example = prepared.admissions.drop(
-            columns=[
-                c
-                for c in (
-                    "discharge_datetime",
-                    "discharge_ready_datetime",
-                    "discharge_destination",
-                    "discharge_pathway",
-                )
-                if c in prepared.admissions
-            ]
-        ).head(5)
+        unlabelled = prepared.admissions.drop(
+            columns=[c for c in LABEL_COLUMNS if c in prepared.admissions]
+        )
+        example = unlabelled.head(5)
         identities: dict[str, registry.ModelIdentity] = {}
         for tr in result.targets:
             overall = tr.evaluation.overall.to_dict()
             tr.bundle.metadata["test_metrics"] = overall
             tr.bundle.metadata["run_id"] = run_id
-            identities[tr.target.name] = registry.log_bundle(
+            identity = registry.log_bundle(
                 tr.bundle,
                 tr.target.registered_name,
                 example,
                 artifacts={
                     "test_metrics": overall,
-                    "gates": {g.name: g.to_dict() for g in tr.gates},
                     "data_window": prepared.boundaries.as_dict(),
                     "threshold": tr.bundle.threshold,
                 },
+                complete=False,
             )
+            identities[tr.target.name] = identity
+            fault_point("after_register", identity)
+
+        progress("loading the registered versions back to check them")
+        for tr in result.targets:
+            known = pd.concat([example, unlabelled.iloc[tr.test_index[:ROUNDTRIP_ROWS]]])
+            tr.evaluation.gates.append(_roundtrip_gate(tr, identities[tr.target.name], known))
 
         progress("writing reports")
         context = ReportContext(
@@ -155,7 +260,7 @@ def train_and_register(
                 tr.target.name: {
                     **tr.bundle.metadata,
                     **identities[tr.target.name].to_dict(),
-                    "alias": "champion" if tr.passed else "challenger",
+                    "alias": "champion" if tr.passed else _alias_if_kept(tr),
                 }
                 for tr in result.targets
             },
@@ -172,14 +277,24 @@ def train_and_register(
             for tr in result.targets
         }
         paths = write_reports(evaluations, context, out_dir, explanations)
+        fault_point("mid_reports")
         for path in paths:
             mlflow.log_artifact(str(path), "reports")
 
         progress("promoting")
+        for tr in result.targets:  # the run is complete: its versions become visible
+            identity = identities[tr.target.name]
+            gates = {"gates": {g.name: g.to_dict() for g in tr.gates}}
+            roundtrip = next(g for g in tr.gates if g.name == ROUNDTRIP_GATE)
+            if roundtrip.passed:
+                registry.mark_complete(identity.name, identity.version, gates)
+            else:
+                registry.mark_rejected(identity.name, identity.version, roundtrip.detail, gates)
+        fault_point("before_promote")
         for tr in result.targets:
             identity = identities[tr.target.name]
             if tr.passed:  # only after the version and its reports are safely logged
-                registry.promote(tr.target.registered_name, identity.version)
+                registry.promote(identity.name, identity.version)
             summary.outcomes.append(
                 TargetOutcome(
                     tr.target.name,
@@ -196,3 +311,8 @@ def train_and_register(
         )
     log.info("training run %s registered %d model versions", run_id, len(summary.outcomes))
     return summary
+
+
+def _alias_if_kept(tr: TargetRun) -> str:
+    roundtrip = next((g for g in tr.gates if g.name == ROUNDTRIP_GATE), None)
+    return "challenger" if roundtrip is None or roundtrip.passed else "none (rejected)"

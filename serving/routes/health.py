@@ -24,11 +24,19 @@ def health() -> dict[str, str]:
     responses={503: {"description": "not ready yet: models (or history) not loaded"}},
 )
 def ready(services: Services = Depends(get_services)) -> JSONResponse:
-    """200 with the served versions once loaded; 503 before (with the last registry error)."""
+    """200 with the served versions once loaded; 503 before, with the reason in one line.
+
+    `reason`: why not ready (None when ready). `registry_error`: the last registry check's
+    failure. `load_errors`: per registered model, a champion version that could not be loaded
+    (the model keeps serving the version in `models`). `audit`: `failing` while audit rows are
+    being lost (see the audit failure policy).
+    """
     holder = services.holder
     body: dict[str, Any] = {
         "ready": holder.ready,
+        "reason": holder.not_ready_reason,
         "models": holder.current.versions if holder.current else {},
+        "load_errors": {name: f.to_dict() for name, f in dict(holder.load_errors).items()},
         "audit": "ok" if services.audit.healthy else "failing",
         "last_check": holder.last_check.isoformat() if holder.last_check else None,
         "registry_error": holder.last_error,
