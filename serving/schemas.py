@@ -284,11 +284,23 @@ class ModelInfoOut(BaseModel):
     rows: dict[str, Any]
 
 
+class LoadErrorOut(BaseModel):
+    """A `champion` version the service refused to load; it keeps serving the one it had."""
+
+    version: str
+    error: str
+    at: str
+
+
 class ModelsOut(BaseModel):
     """`GET /v1/models`."""
 
     loaded_at: str
     models: list[ModelInfoOut]
+    load_errors: dict[str, LoadErrorOut] = Field(
+        default_factory=dict,
+        description="per registered model, a newer champion version that failed to load",
+    )
 
 
 def admission_row(admission: BaseModel) -> dict[str, Any]:

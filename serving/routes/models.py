@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from serving.deps import current_models, require_api_key
+from serving.deps import Services, current_models, get_services, require_api_key
 from serving.holder import ModelSet
 from serving.schemas import ModelsOut
 
@@ -14,8 +14,11 @@ router = APIRouter(prefix="/v1", tags=["models"], dependencies=[Depends(require_
 
 
 @router.get("/models", response_model=ModelsOut, summary="Models being served")
-def list_models(models: ModelSet = Depends(current_models)) -> dict[str, Any]:
-    """Name, version, alias, training data window, threshold and test metrics of each model."""
+def list_models(
+    models: ModelSet = Depends(current_models), services: Services = Depends(get_services)
+) -> dict[str, Any]:
+    """Name, version, alias, training data window, threshold and test metrics of each model,
+    and any newer `champion` version that could not be loaded (the old one is still served)."""
     out = []
     for target, loaded in models.scorer.models.items():
         meta = loaded.bundle.metadata
@@ -33,4 +36,6 @@ def list_models(models: ModelSet = Depends(current_models)) -> dict[str, Any]:
                 "rows": meta.get("rows", {}),
             }
         )
-    return {"loaded_at": models.loaded_at.isoformat(timespec="seconds"), "models": out}
+    errors = {name: f.to_dict() for name, f in dict(services.holder.load_errors).items()}
+    loaded_at = models.loaded_at.isoformat(timespec="seconds")
+    return {"loaded_at": loaded_at, "models": out, "load_errors": errors}

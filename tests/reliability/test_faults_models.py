@@ -112,8 +112,10 @@ def test_broken_champion_is_not_served_and_is_reported(
                 scored = c.post("/v1/score", json=row)
                 assert scored.status_code == 200, (case, scored.text)
                 assert scored.json()["scores"]["long_stay"]["model"]["version"] == served.version
-                models = {m["name"]: m["version"] for m in c.get("/v1/models").json()["models"]}
+                listed = c.get("/v1/models").json()
+                models = {m["name"]: m["version"] for m in listed["models"]}
                 assert models == before
+                assert listed["load_errors"][NAME]["version"] == version
             # champion moved to a usable version again: followed at once, errors cleared
             registry.promote(NAME, fixed)
             ready = wait_for(
