@@ -1,8 +1,8 @@
 """`make bench`: training, batch scoring and service benchmarks in one run (tables + JSON).
 
-    uv run python benchmarks/run.py                    # 100k and 1M training, 1M scoring, service
-    uv run python benchmarks/run.py --train-sizes 100000 1000000 3000000
-Not part of `make test`: it takes several minutes on 2 cores.
+    uv run python benchmarks/run.py                    # 100k, 1M, 3M training, 1M scoring, service
+    uv run python benchmarks/run.py --train-sizes 100000 --score-rows 200000   # quicker
+Not part of `make test`: it takes about 20 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from benchmarks.common import ROOT, save
 def main() -> None:
     """Run every benchmark and save one combined JSON file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train-sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument(
+        "--train-sizes", type=int, nargs="+", default=[100_000, 1_000_000, 3_000_000]
+    )
     parser.add_argument("--score-rows", type=int, default=1_000_000)
     parser.add_argument("--shap-rows", type=int, default=100_000, help="rows for SHAP-bound steps")
     parser.add_argument("--skip-serve", action="store_true")
