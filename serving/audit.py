@@ -110,11 +110,20 @@ class AuditWriter:
     """Queue scores and write them from a background thread; see the module doc for failures."""
 
     def __init__(
-        self, url: str, metrics: ServiceMetrics, max_queue: int = 10_000, max_rows: int = 20_000
+        self,
+        url: str,
+        metrics: ServiceMetrics,
+        max_queue: int = 10_000,
+        max_rows: int = 20_000,
+        linger: float = 0.05,
     ) -> None:
         self.url = url
         self.metrics = metrics
         self.max_rows = max_rows
+        # group commit: wait this long after the first queued batch for others to join it, so a
+        # stream of single scores costs one transaction per interval, not one per request (each
+        # transaction's Python work competes with scoring for the GIL)
+        self.linger = linger
         self._queue: queue.Queue[AuditBatch | None] = queue.Queue(maxsize=max_queue)
         self._thread: threading.Thread | None = None
         self._engine: sa.Engine | None = None
@@ -212,9 +221,11 @@ class AuditWriter:
             if first is None:
                 break
             rows = first.rows()
+            deadline = time.monotonic() + self.linger
             while len(rows) < self.max_rows:
+                wait = deadline - time.monotonic()
                 try:
-                    nxt = self._queue.get_nowait()
+                    nxt = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:
