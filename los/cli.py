@@ -63,6 +63,13 @@ def _progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
         yield lambda done: bar.update(task, completed=done)
 
 
+class Period(StrEnum):
+    """Which rows `los evaluate` scores."""
+
+    test = "test"
+    all = "all"
+
+
 class ReasonsFor(StrEnum):
     """Which rows `los score` explains."""
 
@@ -191,20 +198,18 @@ def evaluate(
     query: QueryOpt = None,
     mapping: MappingOpt = None,
     period: Annotated[
-        str, typer.Option("--period", help="'test': the models' test window onwards; 'all'")
-    ] = "test",
+        Period, typer.Option("--period", help="test: the models' test window onwards; all")
+    ] = Period.test,
 ) -> None:
     """Write metrics.json and report.html for every target."""
     with _errors():
         from los.config import TrainingConfig
         from training.assess import evaluate_models
 
-        if period not in ("test", "all"):
-            raise typer.BadParameter("--period must be 'test' or 'all'")
         cfg = TrainingConfig.from_file(config)
         settings, models = _registered(model)
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "evaluate.csv")
-        result = evaluate_models(frame, models, cfg, out_dir, period)  # type: ignore[arg-type]
+        result = evaluate_models(frame, models, cfg, out_dir, period.value)
         for name, ev in result.evaluations.items():
             out.print(
                 f"{name}: n={ev.overall.n:,} AUROC {ev.overall.auroc:.3f} "
