@@ -20,7 +20,9 @@ Invariants (docs/service.md "Faults"):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -38,6 +40,15 @@ from los.errors import LosError, ModelNotFoundError
 from models.bundle import BOOSTER_FILE, BUNDLE_FILE, ModelBundle
 
 log = logging.getLogger(__name__)
+
+
+class _NoPickleWarning(logging.Filter):
+    """Drop MLflow's warning that a `python_model` object is pickled: ours is a stateless shell
+    and the model itself is loaded from plain files (`booster.txt`, `bundle.json`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "serialized using CloudPickle" not in record.getMessage()
+
 
 EXPERIMENT = "los"
 CHAMPION = "champion"
@@ -191,20 +202,28 @@ def log_bundle(
         bundle_dir = bundle.save(Path(tmp) / "bundle")
         example = input_example.head(5)
         signature = infer_signature(example, pd.Series([0.5] * len(example), name="probability"))
-        info = mlflow.pyfunc.log_model(
-            name=registered_name,
-            python_model=BundlePyfunc(),
-            artifacts={"bundle": str(bundle_dir)},
-            pip_requirements=PIP_REQUIREMENTS,
-            signature=signature,
-            input_example=example,
-        )
+        quiet, pyfunc_log = _NoPickleWarning(), logging.getLogger("mlflow.pyfunc")
+        pyfunc_log.addFilter(quiet)
+        try:
+            info = mlflow.pyfunc.log_model(
+                name=registered_name,
+                python_model=BundlePyfunc(),
+                artifacts={"bundle": str(bundle_dir)},
+                pip_requirements=PIP_REQUIREMENTS,
+                signature=signature,
+                input_example=example,
+            )
+        finally:
+            pyfunc_log.removeFilter(quiet)
         checksums = json.dumps(_checksums(bundle_dir), sort_keys=True)
     tags = {key: json.dumps(value, default=str) for key, value in (artifacts or {}).items()}
     tags.update({STATE_TAG: INCOMPLETE, FORMAT_TAG: BUNDLE_FORMAT, CHECKSUM_TAG: checksums})
-    mv = mlflow.register_model(
-        info.model_uri, registered_name, await_registration_for=60, tags=tags
-    )
+    said = io.StringIO()  # MLflow prints "Successfully registered model ..." to stderr
+    with contextlib.redirect_stderr(said):
+        mv = mlflow.register_model(
+            info.model_uri, registered_name, await_registration_for=60, tags=tags
+        )
+    log.debug("mlflow: %s", said.getvalue().strip())
     version = str(mv.version)
     active = mlflow.active_run()
     run_id = active.info.run_id if active is not None else None
