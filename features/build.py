@@ -133,7 +133,7 @@ def _map_unique(values: pd.Series | np.ndarray, fn: Callable[[Any], Any]) -> np.
 
 def _clean_code(value: Any) -> Any:
     """A code as a stripped string; blank or missing becomes NaN."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+    if is_missing(value):
         return np.nan
     text = str(value).strip()
     return text if text else np.nan
@@ -172,6 +172,17 @@ def _time_parts(admitted: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarra
     return hour, weekday, month
 
 
+def with_default_history(admissions: Columns, history: pd.DataFrame | None = None) -> Columns:
+    """The admissions with the history columns, from `history`, else from the table itself when
+    it is a labelled extract (it has `discharge_datetime`); as given when they are all present or
+    there is no source (the feature path then reads no earlier spells)."""
+    has_source = history is not None or "discharge_datetime" in admissions
+    if not has_source or all(c in admissions for c in HISTORY_COLUMNS):
+        return admissions
+    table = pd.DataFrame(admissions)
+    return with_history(table, table if history is None else history)
+
+
 def derive_features(
     admissions: pd.DataFrame,
     spec: FeatureSpec | None = None,
@@ -199,12 +210,8 @@ def derive_columns(
     few seconds, through the same code.
     """
     spec = spec or FeatureSpec()
-    frame: Columns = admissions  # label columns are never read: `column` names admission fields
-    # history source: as given, else the table itself when it is a labelled extract
-    has_source = history is not None or "discharge_datetime" in admissions
-    if has_source and any(c not in admissions for c in HISTORY_COLUMNS):
-        table = pd.DataFrame(admissions)
-        frame = with_history(table, table if history is None else history)
+    # label columns are never read: `column` names admission fields only
+    frame = with_default_history(admissions, history)
     n = n_rows(frame)
     missing = np.full(n, np.nan)
 

@@ -12,9 +12,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from features.build import Columns, derive_columns
+from features.build import Columns, derive_columns, with_default_history
 from features.encoder import FeatureEncoder
-from features.history import with_history
+from models.bundle import ModelBundle
 from models.reasons import Reason, build_reasons, reasons_text
 from models.registry import LoadedModel, ModelIdentity
 
@@ -45,6 +45,16 @@ def _encode_once(
     x = encoder.transform(features)
     done.append((encoder, x))
     return x
+
+
+def _reasons(
+    bundle: ModelBundle, contrib: np.ndarray, features: Columns, top_k: int
+) -> list[list[Reason]]:
+    """Reasons from `pred_contrib` rows, in the calibrated log-odds space (Platt slope)."""
+    scale = bundle.calibrator.slope_
+    return build_reasons(
+        contrib, features, bundle.feature_names, bundle.spec.source_of, scale=scale, top_k=top_k
+    )
 
 
 class Scorer:
@@ -96,28 +106,15 @@ class Scorer:
                 rows = np.flatnonzero(p >= bundle.threshold)
                 why = [[] for _ in range(len(p))]
                 if len(rows):  # only these pay for tree SHAP
-                    explained = build_reasons(
-                        bundle.contributions(x[rows]),
-                        {c: v[rows] for c, v in features.items()},
-                        bundle.feature_names,
-                        bundle.spec.source_of,
-                        scale=bundle.calibrator.slope_,
-                        top_k=top_k,
-                    )
+                    picked = {c: v[rows] for c, v in features.items()}
+                    explained = _reasons(bundle, bundle.contributions(x[rows]), picked, top_k)
                     for i, r in zip(rows, explained, strict=True):
                         why[i] = r
             else:
                 # SHAP values sum to the raw score (additivity), so one pass gives both
                 contrib = bundle.contributions(x)
                 p = bundle.calibrator.transform(contrib.sum(axis=1))
-                why = build_reasons(
-                    contrib,
-                    features,
-                    bundle.feature_names,
-                    bundle.spec.source_of,
-                    scale=bundle.calibrator.slope_,
-                    top_k=top_k,
-                )
+                why = _reasons(bundle, contrib, features, top_k)
             out[target] = TargetScores(
                 target,
                 p,
@@ -142,8 +139,7 @@ class Scorer:
         Scored `chunk_rows` at a time (memory stays bounded; `progress` gets the rows done).
         History is computed once over the whole input, so chunking never changes a score.
         """
-        if "discharge_datetime" in admissions:  # a labelled extract: history from all of it
-            admissions = with_history(admissions, admissions)
+        admissions = pd.DataFrame(with_default_history(admissions))  # once, over all the rows
         parts = []
         chunk_rows = max(chunk_rows, 1)
         for start in range(0, max(len(admissions), 1), chunk_rows):  # an empty input: one pass

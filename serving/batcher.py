@@ -65,11 +65,6 @@ def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return data
 
 
-def rows_to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """`rows_to_columns` as a DataFrame."""
-    return pd.DataFrame(rows_to_columns(rows))
-
-
 def warmup_row() -> dict[str, Any]:
     """A made-up admission (first code of every list) to warm a new model set up."""
     row: dict[str, Any] = {}

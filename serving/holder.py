@@ -40,7 +40,7 @@ from los.config import Settings
 from los.errors import ModelNotFoundError
 from models.registry import CHAMPION, LoadedModel, ModelIdentity
 from models.scorer import Scorer
-from serving.batcher import HistoryIndex, rows_to_frame, warmup_row
+from serving.batcher import HistoryIndex, rows_to_columns, warmup_row
 from serving.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,8 @@ class ModelHolder:
             return False
         by_target = registry.in_target_order({m.bundle.target: m for m in chosen.values()})
         new = ModelSet(Scorer(by_target), datetime.now(UTC))
-        new.scorer.score(rows_to_frame([warmup_row()]))  # first predict allocates; not on a request
+        # first predict allocates; not on a request
+        new.scorer.score(rows_to_columns([warmup_row()]))
         self.current = new  # the one atomic swap
         self.metrics.models_swapped(new.identities)
         log.info(
@@ -218,7 +219,7 @@ class ModelHolder:
         try:
             bundle, identity = registry.load_bundle(name, version)
             loaded = LoadedModel(bundle, replace(identity, alias=CHAMPION))
-            Scorer({bundle.target: loaded}).score(rows_to_frame([warmup_row()]))
+            Scorer({bundle.target: loaded}).score(rows_to_columns([warmup_row()]))
         except Exception as exc:
             error = registry.describe_registry_error(exc)
             if not error.startswith(f"model {name} version "):
