@@ -117,7 +117,7 @@ def is_missing(value: Any) -> bool:
     return isinstance(value, float) and value != value  # NaN is the one float unequal to itself
 
 
-def _map_unique(values: pd.Series | np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
+def map_unique(values: pd.Series | np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
     """Apply `fn` once per distinct value (codes have few), then broadcast: fast at any size.
 
     Missing values all map to `fn(None)`. A few rows are mapped value by value (same result,
@@ -231,23 +231,23 @@ def derive_columns(
     for col in HISTORY_COLUMNS[:3]:
         out[col] = numeric(col, zeros)
     out["days_since_last_discharge"] = numeric("days_since_last_discharge")
-    source = _map_unique(column("admission_source"), _clean_code)
-    method = _map_unique(column("admission_method"), _clean_code)
+    source = map_unique(column("admission_source"), _clean_code)
+    method = map_unique(column("admission_method"), _clean_code)
     out["from_care_home"] = np.isin(source, CARE_HOME_CODES).astype(float)
     out["admission_hour"], out["admission_weekday"], out["admission_month"] = _time_parts(
         column("admission_datetime")
     )
-    out["sex"] = _map_unique(column("sex"), _clean_code)
-    out["admission_group"] = _map_unique(method, _group)
+    out["sex"] = map_unique(column("sex"), _clean_code)
+    out["admission_group"] = map_unique(method, _group)
     out["admission_method"] = method
     out["admission_source"] = source
     for col in ("specialty", "site", "ethnic_category"):
-        out[col] = _map_unique(column(col), _clean_code)
-    out["diagnosis_chapter"] = _map_unique(column("primary_diagnosis"), _chapter)
+        out[col] = map_unique(column(col), _clean_code)
+    out["diagnosis_chapter"] = map_unique(column("primary_diagnosis"), _chapter)
     for col in spec.numeric:
         if col not in out:
             out[col] = numeric(col)
     for col in spec.categorical:
         if col not in out:
-            out[col] = _map_unique(column(col), _clean_code)
+            out[col] = map_unique(column(col), _clean_code)
     return {c: out[c] for c in spec.columns}

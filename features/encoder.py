@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.build import SMALL, Columns, FeatureSpec, is_missing, n_rows
+from features.build import Columns, FeatureSpec, map_unique, n_rows
 from los.errors import NotFittedError
+
+
+def _code(lookup: dict[str, float], value: object) -> float:
+    """A level's code; missing (None), unseen or rare levels are NaN."""
+    return np.nan if value is None else lookup.get(str(value), np.nan)
 
 
 class FeatureEncoder:
@@ -63,14 +69,7 @@ class FeatureEncoder:
             values = np.asarray(features[col])
             if col in self.levels_:
                 lookup = self._lookup[col]
-                if n < SMALL:  # value by value: the same codes without pandas' fixed cost
-                    out[:, j] = [
-                        np.nan if is_missing(v) else lookup.get(str(v), np.nan) for v in values
-                    ]
-                    continue
-                codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-                mapped = np.array([lookup.get(str(u), np.nan) for u in uniques] + [np.nan])
-                out[:, j] = mapped[codes]
+                out[:, j] = map_unique(values, partial(_code, lookup)).astype(float)
             elif values.dtype.kind in "fiub":
                 out[:, j] = values
             else:

@@ -20,11 +20,11 @@ from features.encoder import FeatureEncoder
 from models.calibration import PlattCalibrator
 
 BOOSTER_FILE = "booster.txt"
+BUNDLE_FILE = "bundle.json"
 FEW_ROWS = 64
 """Below this many rows LightGBM predicts on one thread: OpenMP's start-up and barriers cost more
 than they save for a few rows, and far more when the cores are busy (measured: tree SHAP of one
 admission 0.7 ms on one thread, 6-9 ms with two threads on a loaded 2-core machine)."""
-BUNDLE_FILE = "bundle.json"
 
 
 @dataclass

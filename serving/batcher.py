@@ -1,10 +1,9 @@
-"""The scoring thread: request rows -> typed frame -> `Scorer.score`, concurrent requests batched.
+"""The scoring thread: request rows -> typed columns -> `Scorer.score`, concurrent requests batched.
 
 One thread owns all model work. It takes every request waiting in its queue (up to `max_rows`
-rows) and scores them in one `Scorer.score` call, because the cost of the shared feature path
-(`derive_features` + encoder, pandas) is almost all per call, not per row: 1 row and 100 rows
-cost about the same. A request alone is scored at once (no waiting for company); under load,
-requests share calls and throughput rises instead of latency queueing up.
+rows) and scores them in one `Scorer.score` call, so each call's fixed cost is shared. A request
+alone is scored at once (no waiting for company); under load, requests share calls and
+throughput rises instead of latency queueing up.
 
 History: a row that carries any history field is scored with it as given (missing counts 0).
 Otherwise its history is computed by `features.history.compute_history` (the function

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.build import SMALL, _chapter, _clean_code, _map_unique, derive_columns
+from features.build import SMALL, _chapter, _clean_code, derive_columns, map_unique
 from models import registry
 from models.bundle import FEW_ROWS
 from models.scorer import Scorer
@@ -46,8 +46,8 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 def test_small_and_batch_code_mapping_agree(values: list[Any]) -> None:
     arr = np.array(values, dtype=object)
     for fn in (_clean_code, _chapter):
-        small = _map_unique(arr, fn)
-        batch = _map_unique(np.array(_as_batch(values), dtype=object), fn)[: len(values)]
+        small = map_unique(arr, fn)
+        batch = map_unique(np.array(_as_batch(values), dtype=object), fn)[: len(values)]
         assert _same(small, batch), (fn.__name__, values, small, batch)
 
 
