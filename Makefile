@@ -2,19 +2,24 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV_VERSION := 0.13.8
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv: the one on PATH if there is one, else a pinned copy in a project-local tools venv (.tools/),
+# whose path is known before it exists (pip's --user or global script dirs vary by machine/HOME).
+TOOLS_UV := .tools/bin/uv
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS_UV))
 DATA_DIR ?= data
 ROWS ?= 200000
 SEED ?= 42
 export UV_PYTHON := python3.11
 
-.PHONY: help install train test lint audit typecheck format bench serve system-deps clean
+.PHONY: help install train test lint audit licences licences-update typecheck format bench serve system-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(UV):
-	python3 -m pip install --quiet "uv==$(UV_VERSION)" || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
+$(TOOLS_UV):
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(TOOLS_UV) --version
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
@@ -62,6 +67,12 @@ audit: install ## Known vulnerabilities in the locked dependencies (pip-audit, P
 	$(UV) export --frozen --format requirements-txt --no-hashes --no-emit-project --quiet \
 	  | $(PIP_AUDIT) $(AUDIT_IGNORE)
 
+licences: install ## Licences of the locked dependencies: fails on an unreviewed copyleft or unknown one
+	$(UV) run python scripts/licences.py --check
+
+licences-update: install ## Rewrite docs/licences.csv after a lock change (then review and commit)
+	$(UV) run python scripts/licences.py --write
+
 typecheck: install ## mypy on the packages
 	$(UV) run mypy
 
@@ -76,4 +87,4 @@ serve: install ## Run the HTTP service on 127.0.0.1:8000
 	LOS_DATA_DIR=$(DATA_DIR) $(UV) run los serve
 
 clean: ## Remove generated data, registry and caches
-	rm -rf $(DATA_DIR) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(DATA_DIR) .tools .pytest_cache .ruff_cache .mypy_cache
