@@ -27,5 +27,5 @@ if command -v uv >/dev/null 2>&1; then
     echo "bare-env: uv is still on PATH at $(command -v uv)" >&2
     exit 1
 fi
-echo "bare-env: HOME=$HOME (empty), no uv on PATH, python3=$python"
+echo "bare-env: HOME=$HOME (empty), no uv on PATH, python3=$python" >&2
 exec "$@"
