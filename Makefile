@@ -83,7 +83,7 @@ format: install ## Apply ruff formatting and import sorting
 bench: install ## Benchmarks (training, scoring, service); prints tables, writes JSON
 	PYTHONPATH=. $(UV) run python benchmarks/run.py
 
-serve: install ## Run the HTTP service on 127.0.0.1:8000
+serve: install ## Run the HTTP service on 127.0.0.1:8000 (needs LOS_API_KEYS, or LOS_ALLOW_NO_KEYS=1 to run open)
 	LOS_DATA_DIR=$(DATA_DIR) $(UV) run los serve
 
 clean: ## Remove generated data, registry and caches

@@ -1,35 +1,44 @@
 """Validation of the admissions table: the typed canonical frame, the quarantine and the report.
 
 Every per-column rule is read from `los.schema.COLUMNS` (kind, required, nullable, code list,
-range); the cross-field rules of CONTRACT §1 (discharge after admission, ready date inside the
-stay, unique `spell_id`) are declared once in `_cross_field_problems`. Bad rows are never
-dropped silently: each problem becomes one quarantine entry (row, spell_id, column, value,
-reason) and the report counts them. Only counts are logged, never patient values.
+range, text length); the cross-field rules of CONTRACT §1 (discharge after admission, ready
+date inside the stay, unique `spell_id`, no date after the run's clock) are declared once in
+`_cross_field_problems`. Bad rows are never dropped silently: each problem becomes one
+quarantine entry (row, spell_id, column, value, reason) and the report counts them, with the
+optional inputs absent or blank (`features.completeness`). Only counts are logged, never
+patient values.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features.completeness import MissingInput, missing_input_columns
 from los.errors import DataQualityError, DataSourceError, MissingColumnError
-from los.schema import COLUMNS, REQUIRED_COLUMNS, Column
+from los.schema import COLUMNS, COLUMNS_BY_NAME, NA_VALUES, REQUIRED_COLUMNS, Column
 
 logger = logging.getLogger(__name__)
 
 QUARANTINE_COLUMNS: tuple[str, ...] = ("row", "spell_id", "column", "value", "reason")
 VALUE_MAX_CHARS = 50
+_SPELL_ID_MAX = COLUMNS_BY_NAME["spell_id"].max_length
 ETHNICITY_NOT_KNOWN = "99"
 # Labels needed by training: without a discharge date no target can be built.
 REQUIRED_LABEL_COLUMNS: tuple[str, ...] = ("discharge_datetime",)
 _FLOAT_INT = r"^(-?\d+)\.0+$"
 # Nanosecond datetimes cover 1677-2262; anything outside cannot be a real admission.
 _EARLIEST, _LATEST = pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-10")
+# A date later than the run's clock by more than this is quarantined (one future-dated row
+# once made the whole risk list's date 2099); a day covers clocks and time zones off a little.
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
+DATETIME_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.kind == "datetime")
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class ValidationReport:
     rows_quarantined: int
     by_reason: dict[str, int] = field(default_factory=dict)
     quarantine_path: str | None = None
+    missing_inputs: tuple[MissingInput, ...] = ()
 
     @property
     def bad_share(self) -> float:
@@ -59,6 +69,7 @@ class ValidationReport:
             lines.append(f"  ... and {len(ranked) - 10} more reasons")
         if self.quarantine_path:
             lines.append(f"quarantine written to {self.quarantine_path}")
+        lines += [f"missing input {m.describe()}" for m in self.missing_inputs]
         return "\n".join(lines)
 
 
@@ -72,7 +83,7 @@ class _Problem:
 
 
 def as_text(values: pd.Series) -> pd.Series:
-    """Codes and keys as pandas strings: stripped, blank → NaN, ``"21.0"`` → ``"21"``."""
+    """Codes and keys as text: stripped, blank/null marker → NaN, ``"21.0"`` → ``"21"``."""
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype("object")
     if pd.api.types.is_float_dtype(values.dtype):
@@ -81,7 +92,7 @@ def as_text(values: pd.Series) -> pd.Series:
         if exact and (known % 1 == 0).all():  # whole floats (NULLs made ints float): 21.0 → "21"
             return values.astype("Int64").astype("str")
     text = values.astype("str").str.strip()
-    text = text.mask(text == "")
+    text = text.mask(text.isin(NA_VALUES))
     if text.str.contains(".", regex=False).any():
         text = text.str.replace(_FLOAT_INT, r"\1", regex=True)
     return text
@@ -106,9 +117,13 @@ def _type_str(col: Column, raw: pd.Series) -> tuple[pd.Series, list[_Problem]]:
     if col.name == "ethnic_category":
         text = text.fillna(ETHNICITY_NOT_KNOWN)
     problems = []
-    if col.codes is not None:
+    if col.codes is not None:  # a value longer than every code is simply not in the list
         bad = text.notna() & ~text.isin(col.codes)
         problems.append(_Problem(bad.to_numpy(), col.name, f"{col.name}: not in code list"))
+    elif col.max_length is not None:
+        too_long = (text.str.len() > col.max_length).fillna(False).to_numpy(dtype=bool)
+        reason = f"{col.name}: longer than {col.max_length} characters"
+        problems.append(_Problem(too_long, col.name, reason))
     return text, problems
 
 
@@ -169,8 +184,20 @@ def _empty(col: Column, n: int) -> pd.Series:
     return pd.Series(np.nan, index=range(n), dtype="float64")
 
 
-def _cross_field_problems(typed: pd.DataFrame) -> list[_Problem]:
-    """The rules that involve more than one column or more than one row."""
+def _future_problems(typed: pd.DataFrame, now: datetime | None) -> list[_Problem]:
+    """Dates after the run's clock (naive UTC, as the typed frame) plus `FUTURE_TOLERANCE`."""
+    clock = pd.Timestamp(now if now is not None else datetime.now(UTC))
+    if clock.tzinfo is not None:
+        clock = clock.tz_convert("UTC").tz_localize(None)
+    latest = clock + FUTURE_TOLERANCE
+    return [
+        _Problem((typed[c] > latest).to_numpy(), c, f"{c}: in the future (after the run's clock)")
+        for c in DATETIME_COLUMNS
+    ]
+
+
+def _cross_field_problems(typed: pd.DataFrame, now: datetime | None) -> list[_Problem]:
+    """The rules that involve more than one column or more than one row, or the clock."""
     adm, dis = typed["admission_datetime"], typed["discharge_datetime"]
     ready = typed["discharge_ready_datetime"]
     before = (dis < adm).to_numpy()  # NaT compares False: missing dates never fail here
@@ -185,6 +212,7 @@ def _cross_field_problems(typed: pd.DataFrame) -> list[_Problem]:
             "discharge_ready_datetime: outside admission-discharge",
         ),
         _Problem(duplicate, "spell_id", "spell_id: duplicate"),
+        *_future_problems(typed, now),
     ]
 
 
@@ -210,7 +238,7 @@ def _quarantine(
         value = raw.astype("str").fillna("").str.slice(0, VALUE_MAX_CHARS)
         part = {
             "row": rows[where],
-            "spell_id": spell.iloc[where].to_numpy(),
+            "spell_id": spell.iloc[where].str.slice(0, _SPELL_ID_MAX).to_numpy(),
             "column": problem.column,
             "value": value.to_numpy(),
             "reason": problem.reason,
@@ -251,11 +279,18 @@ def quarantine_rows(
     *,
     require_labels: bool = False,
     source_rows: np.ndarray | None = None,
+    now: datetime | None = None,
+    extra_columns: tuple[Column, ...] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame, ValidationReport]:
     """`validate_admissions` without the bad-share limit (callers save the quarantine first).
 
+    `extra_columns`: rules for columns beyond the contract that the models to be used read
+    (`models.inputs.loader_columns`), checked like the contract's (e.g. a number that is not one
+    is quarantined rather than scored as missing).
+
     `source_rows` gives the 1-based source row number of each row (default: position + 1),
-    e.g. the first episode's line when episodes were collapsed into spells.
+    e.g. the first episode's line when episodes were collapsed into spells. `now` is the run's
+    clock for the future-date rule (default: UTC now; naive means UTC).
     """
     _check_columns(frame, require_labels)
     n = len(frame)
@@ -265,7 +300,7 @@ def quarantine_rows(
     source = frame.reset_index(drop=True)
     typed: dict[str, pd.Series] = {}
     problems: list[_Problem] = []
-    for col in COLUMNS:
+    for col in (*COLUMNS, *extra_columns):
         if col.name not in source.columns:
             typed[col.name] = _empty(col, n)
             continue
@@ -278,15 +313,18 @@ def quarantine_rows(
             problems.append(_Problem(missing, col.name, f"{col.name}: required value missing"))
     extras = [c for c in source.columns if c not in typed]
     canonical = pd.DataFrame(typed | {c: source[c] for c in extras}, index=range(n))
-    problems += _cross_field_problems(canonical)
+    problems += _cross_field_problems(canonical, now)
     bad = np.any([p.mask for p in problems], axis=0) if problems else np.zeros(n, bool)
     quarantine = _quarantine(source, canonical["spell_id"], rows, problems)
     valid = canonical.loc[~bad].reset_index(drop=True)
     by_reason = {str(k): int(v) for k, v in quarantine["reason"].value_counts().items()}
-    report = ValidationReport(n, len(valid), int(bad.sum()), by_reason)
+    missing = missing_input_columns(valid, source.columns)
+    report = ValidationReport(n, len(valid), int(bad.sum()), by_reason, missing_inputs=missing)
     logger.info(
         "validated %d rows: %d valid, %d quarantined", n, report.rows_valid, report.rows_quarantined
     )
+    for m in missing:
+        logger.warning("missing input %s", m.describe())
     return valid, quarantine, report
 
 
@@ -296,6 +334,7 @@ def validate_admissions(
     max_bad_share: float = 0.05,
     require_labels: bool = False,
     source_rows: np.ndarray | None = None,
+    now: datetime | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, ValidationReport]:
     """Type and check an admissions frame against CONTRACT §1.
 
@@ -307,7 +346,7 @@ def validate_admissions(
     are bad. The input frame is never modified.
     """
     valid, quarantine, report = quarantine_rows(
-        frame, require_labels=require_labels, source_rows=source_rows
+        frame, require_labels=require_labels, source_rows=source_rows, now=now
     )
     check_bad_share(report, max_bad_share, quarantine)
     return valid, quarantine, report

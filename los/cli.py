@@ -1,66 +1,66 @@
-"""The `los` command: one typer command per contract verb (CONTRACT §3)."""
+"""The `los` command: one typer command per contract verb (CONTRACT §3).
+
+Every failure is one line on stderr and a non-zero exit (`los.console`). Arguments are checked by
+click while parsing (`los.params`), before any registry or data load: a typo fails at once.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from los.errors import LosError
+from los import params
+from los.console import OneLineErrors, console, out, progress, progress_bar, reporting_errors
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Length-of-stay and NCTR risk at admission, for NHS discharge teams.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out = Console()
 
 DataOpt = Annotated[
-    str, typer.Option("--data", help="CSV/Parquet path or SQLAlchemy URL (?table=... or --query)")
+    str,
+    typer.Option(
+        "--data",
+        parser=params.source,
+        metavar="SOURCE",
+        help="CSV/Parquet file (must exist) or SQLAlchemy URL (?table=... or --query)",
+    ),
 ]
 QueryOpt = Annotated[str | None, typer.Option("--query", help="SQL query, for a URL source")]
 MappingOpt = Annotated[
-    Path | None, typer.Option("--mapping", help="YAML column/code mapping for the source")
+    Path | None,
+    typer.Option(
+        "--mapping", exists=True, dir_okay=False, help="YAML column/code mapping for the source"
+    ),
 ]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="training config YAML")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", exists=True, dir_okay=False, help="training config YAML")
+]
+_TABLE_OUT = params.output_file(*params.TABLE_SUFFIXES)
+_TABLE_HELP = "output file, .csv or .parquet by extension (its folder is created)"
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn product errors into one line on stderr and exit code 1."""
-    try:
-        yield
-    except LosError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except FileNotFoundError as exc:
-        console.print(f"[red]error:[/red] file not found: {exc.filename}", highlight=False)
-        raise typer.Exit(1) from None
+def _check_source(data: str, query: str | None) -> None:
+    """The source's form, before any registry or data load: a query needs a database URL; a URL
+    needs a table or a query (and a SQLite file that exists). Files were checked by the parser."""
+    if "://" not in data:
+        if query is not None:
+            raise typer.BadParameter(
+                "a query needs a database URL as --data", param_hint="'--query'"
+            )
+        return
+    from features.sql_source import parse_sql_source
 
-
-def _progress(message: str) -> None:
-    console.print(f"[dim]…[/dim] {message}", highlight=False)
-
-
-@contextmanager
-def _progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A rows-done bar on stderr; yields `advance(rows_done)`."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    columns = (label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda done: bar.update(task, completed=done)
+    parse_sql_source(data, query)
 
 
 class Period(StrEnum):
@@ -83,32 +83,41 @@ def _settings() -> Any:
     return Settings()
 
 
-def _registered(alias: str) -> tuple[Any, Any]:
-    """Runtime settings and the registered models with `alias` (or version)."""
-    from models.registry import connect, load_models
+def _registered(alias: str) -> tuple[Any, Any, dict[str, str]]:
+    """Runtime settings, the registered models with `alias` (or version), and one line per
+    target without one (printed here: the command goes on with the others)."""
+    from models.availability import load_available
+    from models.registry import connect
 
     settings = _settings()
     connect(settings.tracking_uri, settings.los_data_dir / "mlartifacts")
-    return settings, load_models(alias)
+    models, missing = load_available(alias)
+    for gap in missing.values():
+        out.print(gap.line, highlight=False, markup=False, soft_wrap=True)
+    return settings, models, {t: gap.line for t, gap in missing.items()}
 
 
 def _load(data: str, query: str | None, mapping: Path | None, quarantine: Path | None,
-          max_bad: float = 0.05) -> Any:  # fmt: skip
+          max_bad: float = 0.05, extra: tuple[Any, ...] = ()) -> Any:  # fmt: skip
     from features.load import load_admissions
 
-    _progress(f"loading {data.split('?')[0] if '://' in data else data}")
+    progress(f"loading {data.split('?')[0] if '://' in data else data}")
     loaded = load_admissions(
-        data, query=query, mapping=mapping, quarantine_to=quarantine, max_bad_share=max_bad
-    )
+        data, query=query, mapping=mapping, quarantine_to=quarantine, max_bad_share=max_bad,
+        extra_columns=extra,  # the models' extra inputs (models.inputs), typed like the rest
+    )  # fmt: skip
     report = loaded.report
     console.print(
         f"rows read {report.rows_in:,}; valid {report.rows_valid:,}; "
         f"quarantined {report.rows_quarantined:,}"
         + (f" -> {report.quarantine_path}" if report.quarantine_path else ""),
         highlight=False,
+        markup=False,
     )
     for reason, n in sorted(report.by_reason.items(), key=lambda kv: -kv[1])[:10]:
-        console.print(f"  quarantined {n:,}: {reason}", highlight=False)
+        console.print(f"  quarantined {n:,}: {reason}", highlight=False, markup=False)
+    for missing in report.missing_inputs:
+        console.print(f"  missing input {missing.describe()}", highlight=False, markup=False)
     return loaded.frame
 
 
@@ -127,20 +136,26 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 @app.command()
 def generate(
     rows: Annotated[int, typer.Option("--rows", min=1, help="number of spells")] = 200_000,
-    seed: Annotated[int, typer.Option("--seed")] = 42,
-    out_path: Annotated[Path, typer.Option("--out", help=".csv or .parquet")] = Path(
-        "data/admissions.parquet"
-    ),
+    seed: Annotated[int, typer.Option("--seed", min=0, help="random seed")] = 42,
+    out_path: Annotated[
+        Path, typer.Option("--out", parser=_TABLE_OUT, metavar="PATH", help=_TABLE_HELP)
+    ] = Path("data/admissions.parquet"),
     truth_out: Annotated[
-        Path | None, typer.Option("--truth-out", help="true probabilities per spell")
+        Path | None,
+        typer.Option(
+            "--truth-out",
+            parser=_TABLE_OUT,
+            metavar="PATH",
+            help="true probabilities per spell, .csv or .parquet",
+        ),
     ] = None,
 ) -> None:
     """Generate realistic synthetic North West London admissions."""
-    with _errors():
+    with reporting_errors():
         from features.generate import generate_admissions
         from features.load import write_frame
 
-        _progress(f"generating {rows:,} spells (seed {seed})")
+        progress(f"generating {rows:,} spells (seed {seed})")
         data = generate_admissions(rows, seed)
         write_frame(data.admissions, out_path)
         out.print(f"wrote {len(data.admissions):,} admissions to {out_path}")
@@ -155,44 +170,40 @@ def train(
     config: ConfigOpt = None,
     query: QueryOpt = None,
     mapping: MappingOpt = None,
-    reports: Annotated[Path | None, typer.Option("--reports", help="report directory")] = None,
+    reports: Annotated[
+        Path | None,
+        typer.Option(
+            "--reports", parser=params.output_folder, metavar="DIR", help="report directory"
+        ),
+    ] = None,
     show_gates: Annotated[
         bool, typer.Option("--show-gates", help="print every gate, not only failed ones")
     ] = False,
 ) -> None:
     """Train every target, register versions as `challenger`, promote those passing the gates."""
-    with _errors():
+    with reporting_errors():
+        _check_source(data, query)
         from los.config import TrainingConfig
         from training.register import train_and_register
+        from training.summary import summary_lines
 
         cfg = TrainingConfig.from_file(config)
         settings = _settings()
         quarantine = settings.los_data_dir / "quarantine" / "train.csv"
         frame = _load(data, query, mapping, quarantine, cfg.max_quarantine_share)
         report_dir = reports or settings.los_data_dir / "reports" / "latest"
-        summary = train_and_register(frame, cfg, settings, report_dir, _progress)
-        out.print(f"run id: {summary.run_id}")
-        out.print(f"in-hospital spells skipped (no discharge yet): {summary.rows_in_hospital:,}")
-        for o in summary.outcomes:
-            verdict = "promoted to champion" if o.promoted else "NOT promoted (gates failed)"
-            failed = [g for g in o.gates if not g.passed]
-            out.print(
-                f"{o.registered_name} version {o.version}: test AUROC {o.metrics['auroc']:.3f}, "
-                f"calibration error {o.metrics['calibration_error']:.3f}; "
-                f"gates passed {len(o.gates) - len(failed)}/{len(o.gates)} -> {verdict}",
-                highlight=False,
-                soft_wrap=True,
-            )
-            for g in o.gates if show_gates else failed:
-                mark = "pass" if g.passed else "FAIL"
-                out.print(f"    [{mark}] {g.name}: {g.detail}", highlight=False, soft_wrap=True)
-        out.print(f"reports: {summary.report_dir}")
+        summary = train_and_register(frame, cfg, settings, report_dir, progress)
+        for line in summary_lines(summary, show_gates):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
 def evaluate(
     data: DataOpt,
-    out_dir: Annotated[Path, typer.Option("--out", help="report directory")],
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", parser=params.output_folder, metavar="DIR", help="report directory"),
+    ],
     model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
     config: ConfigOpt = None,
     query: QueryOpt = None,
@@ -202,12 +213,13 @@ def evaluate(
     ] = Period.test,
 ) -> None:
     """Write metrics.json and report.html for every target."""
-    with _errors():
+    with reporting_errors():
+        _check_source(data, query)
         from los.config import TrainingConfig
         from training.assess import evaluate_models
 
         cfg = TrainingConfig.from_file(config)
-        settings, models = _registered(model)
+        settings, models, _ = _registered(model)
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "evaluate.csv")
         result = evaluate_models(frame, models, cfg, out_dir, period.value)
         for name, ev in result.evaluations.items():
@@ -222,7 +234,9 @@ def evaluate(
 @app.command()
 def score(
     data: DataOpt,
-    out_path: Annotated[Path, typer.Option("--out", help=".csv or .parquet")],
+    out_path: Annotated[
+        Path, typer.Option("--out", parser=_TABLE_OUT, metavar="PATH", help=_TABLE_HELP)
+    ],
     model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
     query: QueryOpt = None,
     mapping: MappingOpt = None,
@@ -236,17 +250,21 @@ def score(
     ] = ReasonsFor.all,
 ) -> None:
     """Score admissions with reasons; one output row per input spell, in input order."""
-    with _errors():
+    with reporting_errors():
+        _check_source(data, query)
         from features.load import write_frame
+        from models.inputs import loader_columns
         from models.scorer import Scorer
 
-        settings, models = _registered(model)
+        settings, models, _ = _registered(model)
         for m in models.values():
             out.print(f"model {m.identity.name} version {m.identity.version} ({model})")
-        frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "score.csv")
-        _progress(f"scoring {len(frame):,} spells (reasons: {reasons.value})")
-        with _progress_bar(len(frame), "scoring") as advance:
-            table = Scorer(models).score_table(frame, reasons_for=reasons.value, progress=advance)
+        scorer = Scorer(models)
+        frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "score.csv",
+                      extra=loader_columns(scorer.extra_inputs))  # fmt: skip
+        progress(f"scoring {len(frame):,} spells (reasons: {reasons.value})")
+        with progress_bar(len(frame), "scoring") as advance:
+            table = scorer.score_table(frame, reasons_for=reasons.value, progress=advance)
         write_frame(table, out_path)
         out.print(f"wrote {len(table):,} scores to {out_path}")
 
@@ -254,41 +272,111 @@ def score(
 @app.command("risk-list")
 def risk_list(
     data: DataOpt,
-    out_path: Annotated[Path, typer.Option("--out", help=".csv, .html or .json")],
-    on: Annotated[str | None, typer.Option("--date", help="list date (YYYY-MM-DD)")] = None,
-    site: Annotated[str | None, typer.Option("--site", help="only this site")] = None,
+    out_path: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            parser=params.output_file(*params.LIST_SUFFIXES),
+            metavar="PATH",
+            help="output file, .csv, .html or .json by extension",
+        ),
+    ],
+    on: Annotated[
+        date | None,
+        typer.Option(
+            "--date",
+            parser=params.list_date,
+            metavar="YYYY-MM-DD",
+            help="list date (default: the latest admission date on or before today, UTC)",
+        ),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", help="only this site (must be in the data)")
+    ] = None,
     capacity: Annotated[
         int | None, typer.Option("--capacity", min=0, help="patients the team can review")
     ] = None,
     history: Annotated[
-        str | None, typer.Option("--history", help="source of earlier spells for history")
+        str | None,
+        typer.Option(
+            "--history",
+            parser=params.source,
+            metavar="SOURCE",
+            help="source of earlier spells for history",
+        ),
     ] = None,
     query: QueryOpt = None,
     mapping: MappingOpt = None,
 ) -> None:
     """The daily ranked list of current inpatients, with reasons."""
-    with _errors():
+    with reporting_errors():
+        _check_source(data, query)
+        if history is not None:
+            _check_source(history, None)
         from models.risk_list import build_risk_list, write_risk_list
         from models.scorer import Scorer
 
-        settings, models = _registered("champion")
+        settings, models, missing = _registered("champion")
         scorer = Scorer(models)
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "census.csv")
         hist = _load(history, None, mapping, None) if history else None
-        when = date.fromisoformat(on) if on else None
-        result = build_risk_list(scorer, frame, on=when, site=site, capacity=capacity,
-                                 history=hist)  # fmt: skip
+        result = build_risk_list(scorer, frame, on=on, site=site, capacity=capacity,
+                                 history=hist, unavailable=missing)  # fmt: skip
+        out.print(result.list_date_text, highlight=False, markup=False, soft_wrap=True)
+        for note in result.notes:
+            out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
         write_risk_list(result, out_path)
         out.print(f"wrote risk list of {len(result.rows):,} inpatients to {out_path}")
 
 
 @app.command()
+def promote(
+    model: Annotated[str, typer.Option("--model", help="registered model name, e.g. los-nctr")],
+    version: Annotated[str, typer.Option("--version", help="the version number to decide on")],
+    by: Annotated[str, typer.Option("--by", help="who decides (name and role)")],
+    reason: Annotated[str, typer.Option("--reason", help="why, in words")],
+    accept_findings: Annotated[
+        bool,
+        typer.Option(
+            "--accept-findings",
+            help="accept every failed gate and fairness finding the version holds, as listed",
+        ),
+    ] = False,
+    accept: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accept", metavar="NAME", help="accept one failed gate or finding by name (repeat)"
+        ),
+    ] = None,
+    reject: Annotated[
+        bool, typer.Option("--reject", help="record a refusal: the version is never promoted")
+    ] = False,
+) -> None:
+    """Record a person's decision: promote a version to champion, or reject it (CONTRACT §6).
+
+    A version held by failed gates or fairness findings is promoted only when every one of them
+    is accepted; otherwise nothing changes and the names to accept are listed.
+    """
+    with reporting_errors():
+        from training.decide import DecisionRequest, decide
+
+        request = DecisionRequest(
+            model, version, by, reason, reject, accept_findings, tuple(accept or ())
+        )
+        result = decide(request, _settings(), progress)
+        for line in result.lines():
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
 def serve(
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on")
+    ] = 8000,
 ) -> None:
     """Run the HTTP scoring service."""
-    with _errors():
+    with reporting_errors():
         import uvicorn
 
         from serving.app import create_app

@@ -30,6 +30,10 @@ class DataSourceError(LosError):
     """The data source cannot be read."""
 
 
+class UnknownSiteError(DataSourceError):
+    """A site asked for is not in the data (a typo would otherwise give an empty list)."""
+
+
 class ModelNotFoundError(LosError):
     """No registered model for the requested name, alias or version."""
 

@@ -35,7 +35,11 @@ DIED_DESTINATION = "79"
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the admissions table."""
+    """One column of the admissions table.
+
+    `max_length` bounds every text column (characters, after trimming), on every path: the
+    loader quarantines longer values and the API's request models take the same limit.
+    """
 
     name: str
     kind: Kind
@@ -46,15 +50,31 @@ class Column:
     codes: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    max_length: int | None = None
     description: str = ""
+
+    def __post_init__(self) -> None:
+        # A code column's limit is its longest code: every text column has one, set here once.
+        if self.kind == "str" and self.max_length is None and self.codes:
+            object.__setattr__(self, "max_length", max(len(c) for c in self.codes))
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("spell_id", "str", True, False, True, description="Unique spell key"),
-    Column("patient_id", "str", True, False, True, description="Pseudonymised patient key"),
-    Column("site", "str", True, False, True, description="Provider site code"),
-    Column("ward", "str", False, True, True, description="Current ward"),
-    Column("specialty", "str", False, True, True, description="Treatment function code"),
+    Column("spell_id", "str", True, False, True, max_length=100, description="Unique spell key"),
+    Column(
+        "patient_id",
+        "str",
+        True,
+        False,
+        True,
+        max_length=100,
+        description="Pseudonymised patient key",
+    ),
+    Column("site", "str", True, False, True, max_length=50, description="Provider site code"),
+    Column("ward", "str", False, True, True, max_length=100, description="Current ward"),
+    Column(
+        "specialty", "str", False, True, True, max_length=20, description="Treatment function code"
+    ),
     Column("admission_datetime", "datetime", True, False, True, description="Admission time"),
     Column("age", "int", True, False, True, minimum=0, maximum=120, description="Age in years"),
     Column("sex", "str", True, False, True, codes=SEX_CODES, description="NHS sex code"),
@@ -95,7 +115,15 @@ COLUMNS: tuple[Column, ...] = (
         codes=ADMISSION_SOURCE_CODES,
         description="ADMISORC code",
     ),
-    Column("primary_diagnosis", "str", False, True, True, description="ICD-10 code at admission"),
+    Column(
+        "primary_diagnosis",
+        "str",
+        False,
+        True,
+        True,
+        max_length=20,
+        description="ICD-10 code at admission",
+    ),
     Column(
         "frailty_score",
         "float",
@@ -131,6 +159,10 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+# Text that means "no value" on every path (CSV, Parquet, SQL, mapping): read as missing, so the
+# same row gets the same verdict whatever the source format.
+NA_VALUES: tuple[str, ...] = ("", "NULL", "null", "NA", "N/A", "NaN", "nan", "None")
+
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 LABEL_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.label)
 ADMISSION_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.at_admission)

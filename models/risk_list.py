@@ -7,6 +7,9 @@ the file extension (`write_risk_list`).
 Ranking: the combined risk is the mean of the `long_stay` and `nctr` probabilities (of whichever
 of the two are loaded; all targets when neither is). With a capacity K, the top K patients are
 flagged "review today"; without one, a patient is flagged when either ranking model flags them.
+
+Who is on the list and on which date (`models/census.py`) is stated on the list itself: the rule
+that chose the date and how many patients were left off for their dates.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from los.errors import DataSourceError, MissingColumnError
+from features.export import csv_text
+from los.errors import DataSourceError
+from models.census import census_notes, select_census, site_known
 from models.reasons import Reason, reasons_text
 from models.registry import ModelIdentity
 from models.scorer import Scorer, TargetScores
@@ -90,6 +95,16 @@ class RiskList:
     models: dict[str, ModelIdentity]
     descriptions: dict[str, str | None]  # each model's own description of its target
     counts: dict[str, int] = field(default_factory=dict)
+    list_date_rule: str = "given"  # how the list date was chosen, in words
+    notes: list[str] = field(default_factory=list)  # what a reader must know: rows left off
+    # targets without a model to rank by (`models.availability`): target -> one line, said at
+    # the top of every output (JSON `unavailable`, the page's first notice, a CSV column)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def list_date_text(self) -> str:
+        """The list date and how it was chosen, for the console and the page."""
+        return f"list date {self.list_date.isoformat()}: {self.list_date_rule}"
 
     @property
     def targets(self) -> list[str]:
@@ -115,12 +130,25 @@ class RiskList:
             records.append(rec)
         per = ["probability", "risk_band", "flagged", "reasons", "model_version"]
         columns = list(_base_fields()) + [f"{t}_{p}" for t in self.targets for p in per]
-        return pd.DataFrame(records, columns=columns)
+        table = pd.DataFrame(records, columns=columns)
+        # days_in_hospital counts from the list date: every row says which date and why
+        return table.assign(
+            list_date=self.list_date.isoformat(),
+            list_date_rule=self.list_date_rule,
+            unavailable_targets="; ".join(self.unavailable.values()),
+        )
+
+    def to_csv(self) -> str:
+        """The CSV layout as text, with formula-like cells defused (`features.export`)."""
+        return csv_text(self.to_frame())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON layout."""
         return {
             "list_date": self.list_date.isoformat(),
+            "list_date_rule": self.list_date_rule,
+            "unavailable": self.unavailable,
+            "notes": self.notes,
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
             "site": self.site,
             "capacity": self.capacity,
@@ -180,36 +208,6 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _census(
-    frame: pd.DataFrame, on: date | None, site: str | None
-) -> tuple[pd.DataFrame, date, dict[str, int]]:
-    """Current inpatients on the list date, and how many rows were left off and why."""
-    needed = ("spell_id", "patient_id", "site", "admission_datetime")
-    missing = [c for c in needed if c not in frame]
-    if missing:
-        raise MissingColumnError(missing)
-    counts = {"rows_in": len(frame)}
-    admitted = pd.to_datetime(frame["admission_datetime"])
-    keep = np.ones(len(frame), dtype=bool)
-    if "discharge_datetime" in frame:
-        discharged = frame["discharge_datetime"].notna().to_numpy()
-        counts["left_off_discharged"] = int(discharged.sum())
-        keep &= ~discharged
-    if site is not None:
-        other = (frame["site"].astype("string") != site).fillna(True).to_numpy()
-        counts["left_off_other_site"] = int((other & keep).sum())
-        keep &= ~other
-    if on is None:
-        latest = admitted[keep].max()
-        on = latest.date() if pd.notna(latest) else datetime.now(UTC).date()
-    later = (admitted.dt.normalize() > pd.Timestamp(on)).to_numpy()
-    counts["left_off_admitted_after_list_date"] = int((later & keep).sum())
-    keep &= ~later
-    census = frame.loc[keep].reset_index(drop=True)
-    counts["inpatients"] = len(census)
-    return census, on, counts
-
-
 def _flags(
     scores: dict[str, TargetScores],
     ranking: tuple[str, ...],
@@ -240,7 +238,7 @@ def _rows(
     order = np.lexsort((census["spell_id"].astype(str).to_numpy(), -combined))
     flagged = _flags(scores, ranking, order, capacity)
     admitted = pd.to_datetime(census["admission_datetime"])
-    days = (pd.Timestamp(on) - admitted.dt.normalize()).dt.days.to_numpy()
+    days = (pd.Timestamp(on) - admitted.dt.normalize()).dt.days.clip(lower=0).to_numpy()
     ward = census["ward"] if "ward" in census else pd.Series(None, index=census.index)
     specialty = (
         census["specialty"] if "specialty" in census else pd.Series(None, index=census.index)
@@ -279,17 +277,27 @@ def build_risk_list(
     site: str | None = None,
     capacity: int | None = None,
     history: pd.DataFrame | None = None,
+    *,
+    unknown_site_is_error: bool = True,
+    today: date | None = None,
+    unavailable: dict[str, str] | None = None,
 ) -> RiskList:
     """Rank the current inpatients of `frame` (rows without a discharge) on the list date.
 
-    `on` defaults to the date of the latest admission in the census (an extract's snapshot; for
-    a live feed, today). Admissions after `on` and, with `site`, other sites are left off and
-    counted. History comes from the census rows' own history columns when present, else from
-    `history`, else from the discharged spells of `frame` itself.
+    `on` defaults to the latest admission date of `frame` not after `today` (default: today,
+    UTC): an extract's snapshot day, or today for a live feed; `RiskList.list_date_rule` says
+    which rule chose it. Admissions after `on` and, with `site`, other sites are left off and
+    counted. A `site` absent from `frame` raises `UnknownSiteError` (with
+    `unknown_site_is_error=False` the list is empty and its notes say why). History comes from
+    the census rows' own history columns when present, else from `history`, else from the
+    discharged spells of `frame` itself. `unavailable` names the targets without a champion
+    (target -> one line, `models.availability`): the list ranks by the others and says so.
     """
     if capacity is not None and capacity < 0:
         raise ValueError("capacity must be zero or more")
-    census, on, counts = _census(frame, on, site)
+    known = site_known(frame, site, strict=unknown_site_is_error)
+    chosen = on is None
+    census, on, rule, counts = select_census(frame, on, site, today or datetime.now(UTC).date())
     ended = "discharge_datetime" in frame and bool(frame["discharge_datetime"].notna().any())
     if history is None and ended:
         history = frame
@@ -309,6 +317,9 @@ def build_risk_list(
         models={t: scorer.models[t].identity for t in targets},
         descriptions={t: scorer.models[t].bundle.metadata.get("description") for t in targets},
         counts=counts,
+        list_date_rule=rule,
+        notes=census_notes(counts, site, known, chosen),
+        unavailable=dict(unavailable or {}),
     )
 
 
@@ -337,7 +348,7 @@ def write_risk_list(result: RiskList, path: str | Path) -> Path:
         raise DataSourceError(f"unsupported risk list type: {out.name} (use .csv, .html or .json)")
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        result.to_frame().to_csv(out, index=False)
+        out.write_text(result.to_csv(), encoding="utf-8", newline="")
     elif suffix == ".json":
         out.write_text(json.dumps(result.to_dict(), indent=2))
     else:

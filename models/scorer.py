@@ -5,6 +5,7 @@ One code path for batch scoring (`los score`), the daily risk list and the HTTP 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -13,10 +14,14 @@ import numpy as np
 import pandas as pd
 
 from features.build import Columns, derive_columns, with_default_history
+from features.completeness import input_fields, missing_inputs
 from features.encoder import FeatureEncoder
 from models.bundle import ModelBundle
+from models.inputs import ExtraInput, blank_extra_inputs, check_extra_inputs, extra_inputs
 from models.reasons import Reason, build_reasons, reasons_text
 from models.registry import LoadedModel, ModelIdentity
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class Scorer:
         if not models:
             raise ValueError("Scorer needs at least one model")
         self.models = models
+        # fields the models read beyond the contract's columns (`models.inputs`)
+        self.extra_inputs: tuple[ExtraInput, ...] = extra_inputs(models)
 
     @property
     def targets(self) -> list[str]:
@@ -87,7 +94,12 @@ class Scorer:
 
         Reasons cost exact tree SHAP, tens of times a plain prediction; `reasons_for="flagged"`
         explains only the rows each target flags (the others get no reasons), for large batches.
+
+        An extra input a model was trained with (`extra_inputs`) must be a column of
+        `admissions` (`MissingColumnError` naming it otherwise): never scored silently without.
         """
+        if self.extra_inputs:
+            check_extra_inputs(admissions, self.extra_inputs)
         derived: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
         encoded: list[tuple[FeatureEncoder, np.ndarray]] = []
         out: dict[str, TargetScores] = {}
@@ -100,9 +112,9 @@ class Scorer:
             x = _encode_once(bundle.encoder, features, encoded)
             why: list[list[Reason]] | None = None
             if not reasons:
-                p = bundle.probability(x)
+                p = bundle.probability(x, admissions)
             elif reasons_for == "flagged":
-                p = bundle.probability(x)
+                p = bundle.probability(x, admissions)
                 rows = np.flatnonzero(p >= bundle.threshold)
                 why = [[] for _ in range(len(p))]
                 if len(rows):  # only these pay for tree SHAP
@@ -113,7 +125,7 @@ class Scorer:
             else:
                 # SHAP values sum to the raw score (additivity), so one pass gives both
                 contrib = bundle.contributions(x)
-                p = bundle.calibrator.transform(contrib.sum(axis=1))
+                p = bundle.calibrated(contrib.sum(axis=1), admissions)
                 why = _reasons(bundle, contrib, features, top_k)
             out[target] = TargetScores(
                 target,
@@ -138,8 +150,19 @@ class Scorer:
 
         Scored `chunk_rows` at a time (memory stays bounded; `progress` gets the rows done).
         History is computed once over the whole input, so chunking never changes a score.
+        An absent extra input stops it before any scoring; blank ones are logged as counts.
         """
+        if self.extra_inputs:
+            check_extra_inputs(admissions, self.extra_inputs)
+            for name, blank in blank_extra_inputs(admissions, self.extra_inputs).items():
+                log.warning(
+                    "extra input %s is blank in %d of %d rows (%.1f%%): scored as missing",
+                    name, blank, len(admissions), 100 * blank / len(admissions),
+                )  # fmt: skip
         admissions = pd.DataFrame(with_default_history(admissions))  # once, over all the rows
+        fields = input_fields(  # the table columns the models read, for `missing_inputs`
+            m.bundle.spec.source_of(c) for m in self.models.values() for c in m.bundle.spec.columns
+        )
         parts = []
         chunk_rows = max(chunk_rows, 1)
         for start in range(0, max(len(admissions), 1), chunk_rows):  # an empty input: one pass
@@ -152,6 +175,7 @@ class Scorer:
                 part[f"{target}_risk_band"] = s.band
                 part[f"{target}_reasons"] = [reasons_text(r) for r in (s.reasons or [])]
                 part[f"{target}_model_version"] = f"{s.identity.name}/{s.identity.version}"
+            part["missing_inputs"] = missing_inputs(chunk, fields)  # blank/absent model inputs
             parts.append(part)
             progress(start + len(chunk))
         return pd.concat(parts, ignore_index=True)

@@ -18,11 +18,14 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from los.config import Settings
+from serving.access_log import install_access_log_filter
 from serving.audit import AuditWriter
+from serving.auth import api_key_policy
 from serving.batcher import ScoringWorker
 from serving.deps import Services
 from serving.errors import install_error_handlers
 from serving.holder import ModelHolder
+from serving.inputs import describe_champion_inputs
 from serving.metrics import ServiceMetrics
 from serving.routes import health, models, risk_list, score
 
@@ -139,7 +142,8 @@ def _route(scope: Scope) -> str:
 
 
 def build_services(settings: Settings) -> Services:
-    """The service's parts, not started."""
+    """The service's parts, not started; `ConfigError` when the API-key settings are unclear."""
+    auth = api_key_policy(settings)  # before anything is built: a bad key setting stops here
     metrics = ServiceMetrics()
     holder = ModelHolder(settings, metrics)
     audit = AuditWriter(settings.audit_url, metrics)
@@ -151,16 +155,26 @@ def build_services(settings: Settings) -> Services:
         ),
         metrics=metrics,
     )
-    return Services(settings, metrics, holder, worker, audit)
+    return Services(settings, metrics, holder, worker, audit, auth)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The HTTP service (CONTRACT §5). Nothing starts until the ASGI lifespan runs."""
+    """The HTTP service (CONTRACT §5). Nothing starts until the ASGI lifespan runs.
+
+    Raises `ConfigError` (one line) when the API-key settings are blank, malformed or absent
+    without `LOS_ALLOW_NO_KEYS=1` (`serving.auth`): `los serve` then exits 1 before listening.
+    """
     settings = settings or Settings()
     services = build_services(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_access_log_filter()  # after the server has set its logging up
+        if not services.auth.keys:
+            log.warning(
+                "API keys are disabled (LOS_ALLOW_NO_KEYS=1): every endpoint is open to anyone "
+                "who can reach this address"
+            )
         services.audit.start()
         services.worker.start()
         services.holder.start()
@@ -179,6 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)  # product errors, 422 without values, documented error codes
+    describe_champion_inputs(app, services.holder)  # OpenAPI lists the champions' extra inputs
     app.add_middleware(RequestGuard, metrics=services.metrics, max_body=settings.los_max_body_bytes)
     for module in (health, models, score, risk_list):
         app.include_router(module.router)

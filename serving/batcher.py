@@ -16,7 +16,7 @@ import logging
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +27,7 @@ import pandas as pd
 
 from features.history import compute_history
 from los.schema import COLUMNS, HISTORY_COLUMNS
+from models.inputs import ExtraInput
 from models.scorer import TargetScores
 
 if TYPE_CHECKING:
@@ -39,11 +40,15 @@ HISTORY_KEYS = ("patient_id", "admission_datetime", "discharge_datetime", "admis
 _COUNTS = HISTORY_COLUMNS[:3]
 
 
-def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+def rows_to_columns(
+    rows: list[dict[str, Any]], extras: Iterable[ExtraInput] = ()
+) -> dict[str, np.ndarray]:
     """Typed admissions columns (datetime64, float64, text) from validated request rows.
 
     A dict of numpy arrays, which the scorer takes as it takes a frame: building a DataFrame
-    costs more than scoring one admission does.
+    costs more than scoring one admission does. An extra input (`models.inputs`) becomes a
+    column only when every row carries it, so a row checked against another model set (a swap
+    in between) is refused by the scorer rather than scored without it.
     """
     data: dict[str, Any] = {}
     for col in COLUMNS:
@@ -61,12 +66,21 @@ def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     for name in HISTORY_COLUMNS:
         if any(name in r for r in rows):
             data[name] = np.array([r.get(name, np.nan) for r in rows], dtype=np.float64)
+    for extra in extras:
+        if all(extra.name in r for r in rows):
+            values = [r[extra.name] for r in rows]
+            numeric = extra.kind == "number"
+            data[extra.name] = np.array(
+                [np.nan if numeric and v is None else v for v in values],
+                dtype=np.float64 if numeric else object,
+            )
     return data
 
 
-def warmup_row() -> dict[str, Any]:
-    """A made-up admission (first code of every list) to warm a new model set up."""
-    row: dict[str, Any] = {}
+def warmup_row(extras: Iterable[ExtraInput] = ()) -> dict[str, Any]:
+    """A made-up admission (first code of every list, extra inputs not known) to warm a new
+    model set up."""
+    row: dict[str, Any] = {extra.name: None for extra in extras}
     for col in COLUMNS:
         if not col.at_admission:
             continue
@@ -132,8 +146,14 @@ def with_request_history(
     return out
 
 
-def result_rows(spell_ids: list[str], scores: dict[str, TargetScores]) -> list[dict[str, Any]]:
-    """The JSON body of each row (`ScoreOut`), built without pandas."""
+def result_rows(
+    spell_ids: list[str],
+    scores: dict[str, TargetScores],
+    unavailable: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The JSON body of each row (`ScoreOut`), built without pandas; `unavailable` names the
+    targets without a champion (target -> one line), in every row."""
+    missing = dict(unavailable or {})
     per_target = []
     for target, s in scores.items():
         model = s.identity.to_dict()
@@ -158,6 +178,7 @@ def result_rows(spell_ids: list[str], scores: dict[str, TargetScores]) -> list[d
                     }
                     for t, model, p, f, b, th, why in per_target
                 },
+                "unavailable": missing,
             }
         )
     return out
@@ -284,10 +305,11 @@ class ScoringWorker:
 
     def score_rows(self, models: ModelSet, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Score rows with `models` and report them to `on_scored` (audit, metrics)."""
-        columns = with_request_history(rows_to_columns(rows), rows, self._history())
+        extras = models.scorer.extra_inputs
+        columns = with_request_history(rows_to_columns(rows, extras), rows, self._history())
         scores = models.scorer.score(columns, reasons=True, top_k=3)
         spell_ids = [str(r["spell_id"]) for r in rows]
         if self._metrics is not None:
             self._metrics.batch_rows.observe(len(rows))
         self._on_scored(spell_ids, scores)
-        return result_rows(spell_ids, scores)
+        return result_rows(spell_ids, scores, models.status.lines)

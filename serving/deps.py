@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import Depends, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 
 from los.config import Settings
 from serving.audit import AuditWriter
+from serving.auth import AuthPolicy
 from serving.batcher import ScoringWorker
 from serving.errors import AuthError, NotReadyError
 from serving.holder import ModelHolder, ModelSet
@@ -22,6 +26,8 @@ from serving.metrics import ServiceMetrics
 
 API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+# A query parameter's name is echoed in a 422 only when it looks like a name, not like data.
+_PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 
 
 @dataclass
@@ -33,6 +39,7 @@ class Services:
     holder: ModelHolder
     worker: ScoringWorker
     audit: AuditWriter
+    auth: AuthPolicy
 
 
 async def get_services(request: Request) -> Services:
@@ -45,7 +52,7 @@ def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
 
 
-def key_matches(given: str | None, keys: list[str]) -> bool:
+def key_matches(given: str | None, keys: Sequence[str]) -> bool:
     """Constant-time comparison against every configured key (no early exit).
 
     Both sides are hashed first, so `hmac.compare_digest` always compares 32 bytes and the time
@@ -63,8 +70,9 @@ def key_matches(given: str | None, keys: list[str]) -> bool:
 async def require_api_key(
     key: str | None = Security(_api_key), services: Services = Depends(get_services)
 ) -> None:
-    """401 unless a configured key is sent in `X-API-Key` (no keys configured: open)."""
-    keys = services.settings.api_keys
+    """401 unless a configured key is sent in `X-API-Key` (open only when `LOS_ALLOW_NO_KEYS=1`
+    chose to run without keys: `serving.auth`)."""
+    keys = services.auth.keys
     if keys and not key_matches(key, keys):
         raise AuthError()
 
@@ -75,3 +83,36 @@ async def current_models(services: Services = Depends(get_services)) -> ModelSet
     if models is None or not services.holder.ready:
         raise NotReadyError()
     return models
+
+
+class QueryGuard:
+    """Dependency: 422 for a query parameter the operation does not take.
+
+    `POST /v1/score?nhs_number=...` would otherwise be answered as if the parameter were not
+    there (and a key sent as `?api_key=` silently ignored). The error names the parameter, never
+    its value; a name that does not look like one (e.g. digits) is not echoed either. A request
+    without a query string costs one dictionary look-up.
+    """
+
+    def __init__(self, *allowed: str) -> None:
+        self.allowed = frozenset(allowed)
+
+    async def __call__(self, request: Request) -> None:
+        if not request.scope.get("query_string"):
+            return
+        unknown = [name for name in dict.fromkeys(request.query_params) if name not in self.allowed]
+        if not unknown:
+            return
+        takes = ", ".join(sorted(self.allowed)) or "none"
+        errors = []
+        for name in unknown[:10]:
+            shown = _PARAMETER_NAME.fullmatch(name) is not None
+            errors.append(
+                {
+                    "loc": ("query", name) if shown else ("query",),
+                    "msg": f"unknown query parameter{'' if shown else ' (name not shown)'}; "
+                    f"this operation takes: {takes}",
+                    "type": "extra_forbidden",
+                }
+            )
+        raise RequestValidationError(errors)

@@ -8,8 +8,8 @@ in OpenAPI:
   problem, never the submitted value (pydantic's `input` and `ctx` are dropped: the value of
   `patient_id` or a date must not come back in an error body, nor reach a log that records it);
 - every route's OpenAPI lists the errors it can answer with (401 with a key; 400, 413 and 422
-  with a body; 503 while models load), so a schema-driven client or fuzzer finds no undocumented
-  status code.
+  with a body; 422 for a query parameter a `/v1` operation does not take; 503 while models
+  load), so a schema-driven client or fuzzer finds no undocumented status code.
 """
 
 from __future__ import annotations
@@ -93,9 +93,24 @@ def safe_validation_errors(errors: Any) -> list[dict[str, Any]]:
 
 
 async def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
-    """422 naming each field and the problem, without echoing what was sent."""
+    """422 naming each field and the problem, without echoing what was sent.
+
+    A body refused for its contract fields also lists its unknown fields
+    (`serving.inputs.unknown_field_errors`: the admission models keep those aside for the check
+    against the served champions' inputs, which then does not run).
+    """
+    from serving.inputs import unknown_field_errors  # inputs imports schemas, which is heavier
+
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse({"detail": safe_validation_errors(exc.errors())}, status_code=422)
+    errors = list(exc.errors())
+    route = getattr(request.scope.get("route"), "path", "")
+    current = request.app.state.services.holder.current
+    extras = current.scorer.extra_inputs if current is not None else ()
+    seen = {(tuple(e.get("loc", ())), e.get("type")) for e in errors}
+    for error in unknown_field_errors(route, getattr(exc, "body", None), extras):
+        if (error["loc"], error["type"]) not in seen:
+            errors.append(error)
+    return JSONResponse({"detail": safe_validation_errors(errors)}, status_code=422)
 
 
 async def los_error_response(request: Request, exc: Exception) -> JSONResponse:
@@ -118,7 +133,8 @@ _ERROR_DESCRIPTIONS = {
     "400": "the body cannot be read as JSON text (e.g. not UTF-8)",
     "401": "missing or wrong API key (`X-API-Key`)",
     "413": "request body or row count above the configured limit",
-    "422": "invalid input: each error names the field (`loc`) and the problem (`msg`)",
+    "422": "invalid input, or a query parameter the operation does not take: each error "
+    "names the field (`loc`) and the problem (`msg`), never the value sent",
     "503": "models not loaded yet; retry after `Retry-After` seconds",
 }
 
@@ -134,20 +150,25 @@ def _api_routes(app: FastAPI) -> list[Any]:
 
 
 def _error_codes(
-    route: Any, needs_key: Callable[..., Any], needs_models: Callable[..., Any]
+    route: Any,
+    needs_key: Callable[..., Any],
+    needs_models: Callable[..., Any],
+    query_guard: type,
 ) -> set[str]:
     """The error statuses a route can answer with, from its dependencies and body."""
-    calls: set[Any] = set()
+    calls: list[Any] = []
     stack = [route.dependant]
     while stack:
         dependant = stack.pop()
-        calls.add(dependant.call)
+        calls.append(dependant.call)
         stack.extend(dependant.dependencies)
     codes = set()
     if needs_key in calls:
         codes.add("401")
     if needs_models in calls:
         codes.add("503")
+    if any(isinstance(call, query_guard) for call in calls):
+        codes.add("422")  # an unknown query parameter
     if route.body_field is not None:
         codes |= {"400", "413", "422"}
     return codes
@@ -155,7 +176,7 @@ def _error_codes(
 
 def document_error_responses(app: FastAPI) -> None:
     """Add the error responses each operation can give to the app's OpenAPI document."""
-    from serving.deps import current_models, require_api_key  # deps imports this module
+    from serving.deps import QueryGuard, current_models, require_api_key  # deps imports this
 
     build = app.openapi
 
@@ -169,7 +190,7 @@ def document_error_responses(app: FastAPI) -> None:
         for route in _api_routes(app):
             if not route.include_in_schema:
                 continue
-            codes = _error_codes(route, require_api_key, current_models)
+            codes = _error_codes(route, require_api_key, current_models, QueryGuard)
             for method in route.methods or ():
                 operation = schema["paths"].get(route.path_format, {}).get(method.lower())
                 if operation is None:
@@ -182,6 +203,14 @@ def document_error_responses(app: FastAPI) -> None:
                         body = content.setdefault("application/json", {})
                         current = body.get("schema")
                         body["schema"] = {"anyOf": [current, error_ref]} if current else error_ref
+                        continue
+                    if code == "422" and "HTTPValidationError" in schemas:
+                        # only an unknown query parameter: a validation error list
+                        invalid = {"$ref": "#/components/schemas/HTTPValidationError"}
+                        responses["422"] = {
+                            "description": _ERROR_DESCRIPTIONS["422"],
+                            "content": {"application/json": {"schema": invalid}},
+                        }
                         continue
                     responses.setdefault(
                         code,

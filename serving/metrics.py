@@ -44,6 +44,12 @@ class ServiceMetrics:
         self.registry_errors = Counter(
             "los_registry_errors_total", "Failed registry polls or loads", registry=r
         )
+        self.missing_inputs = Counter(
+            "los_missing_inputs_total",
+            "Admissions scored with an extra model input sent as null (scored as missing)",
+            ["field"],
+            registry=r,
+        )
         self.audit_written = Counter(
             "los_audit_rows_written_total", "Audit rows written", registry=r
         )

@@ -5,7 +5,11 @@ columns) plus the optional history fields, so the API can never drift from the t
 
 Choices (documented in docs/service.md):
 - unknown fields are rejected (422 naming the field): a misspelt optional field would otherwise
-  be scored as missing without anyone noticing;
+  be scored as missing without anyone noticing. The check runs after this model's, against the
+  served champions' own inputs (`serving.inputs`): a field a champion was trained with beyond
+  the contract (`features.extra_*`) is required and typed by `extra_inputs_model`, anything else
+  is refused. The admission models therefore keep unknown fields aside (`extra="allow"`) for
+  that check, while their OpenAPI schema still says `additionalProperties: false`;
 - label fields (`discharge_datetime`, ...) are accepted and ignored, as `los score` ignores them,
   so a row of a labelled extract can be posted as it is;
 - codes must be in the contract's code lists; numbers sent as JSON numbers are accepted for code
@@ -38,6 +42,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from los.schema import COLUMNS, HISTORY_COLUMNS, LABEL_COLUMNS, Column
+from models.inputs import ExtraInput
 
 # History fields are not columns of the admissions table but may be supplied by a caller.
 HISTORY_FIELDS: dict[str, tuple[type, str]] = {
@@ -157,6 +162,8 @@ def _field(column: Column) -> tuple[Any, Any]:
         constraints["ge"] = column.minimum
     if column.maximum is not None:
         constraints["le"] = column.maximum
+    if column.max_length is not None and column.codes is None:  # a code list bounds the rest
+        constraints["max_length"] = column.max_length
     annotated = Annotated[kind, Field(**constraints), *validators]  # type: ignore[valid-type]
     description = column.description or column.name
     if column.required and not column.nullable:
@@ -165,10 +172,15 @@ def _field(column: Column) -> tuple[Any, Any]:
 
 
 class _AdmissionBase(BaseModel):
-    """Shared configuration: unknown fields rejected, label fields dropped before validation."""
+    """Shared configuration: label fields dropped before validation; other unknown fields kept
+    aside in `model_extra` for `serving.inputs` to type (a champion's extra inputs) or refuse."""
 
     model_config = ConfigDict(
-        extra="forbid", coerce_numbers_to_str=True, frozen=True, allow_inf_nan=False
+        extra="allow",
+        coerce_numbers_to_str=True,
+        frozen=True,
+        allow_inf_nan=False,
+        json_schema_extra={"additionalProperties": False},
     )
 
     @model_validator(mode="before")
@@ -215,6 +227,32 @@ CensusAdmission = create_model(  # type: ignore[call-overload]
 )
 
 
+# An extra text input (a category) may be as long as the longest text column the schema allows.
+EXTRA_TEXT_MAX_LENGTH = max(c.max_length for c in COLUMNS if c.max_length is not None)
+
+
+def extra_inputs_model(extras: tuple[ExtraInput, ...]) -> type[BaseModel]:
+    """The fields a set of champions reads beyond the contract: each required (absent is a 422
+    naming it), `null` when not known; numbers as JSON numbers, text as JSON text up to the
+    schema's limit. Any other field is refused (`extra="forbid"`)."""
+    fields: dict[str, Any] = {}
+    for extra in extras:
+        description = (
+            f"Extra input of the served model(s) {', '.join(extra.models)}; null: not known"
+        )
+        if extra.kind == "number":
+            kind: Any = Annotated[float | None, BeforeValidator(_json_number)]
+            fields[extra.name] = (kind, Field(..., description=description))
+        else:
+            # strict: text as JSON text (a code sent as a number is refused, as the schema says)
+            text = Annotated[
+                str, Field(strict=True, max_length=EXTRA_TEXT_MAX_LENGTH), AfterValidator(_text)
+            ]
+            fields[extra.name] = (text | None, Field(..., description=description))
+    config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, allow_inf_nan=False)
+    return create_model("ExtraInputs", __config__=config, **fields)  # type: ignore[call-overload, no-any-return]
+
+
 class ReasonOut(BaseModel):
     """One driver of a score, in plain words."""
 
@@ -249,6 +287,11 @@ class ScoreOut(BaseModel):
 
     spell_id: str
     scores: dict[str, TargetScoreOut]
+    unavailable: dict[str, str] = Field(
+        default_factory=dict,
+        description="targets without a champion, not scored, and why, e.g. "
+        '{"nctr": "NCTR model awaiting review: no champion (...)"}',
+    )
 
 
 class RiskListRequest(BaseModel):
@@ -261,11 +304,32 @@ class RiskListRequest(BaseModel):
     )
     date: Annotated[dt.date | None, BeforeValidator(_iso_text)] = Field(
         None,
-        description="list date; default: latest admission's date",
+        description="list date; default: the latest admission date on or before today (UTC)",
         json_schema_extra=_DATE_SCHEMA,
     )
     site: str | None = Field(None, description="only this site")
     capacity: NonNegativeInt | None = Field(None, description="patients the team can review today")
+
+
+class DecisionOut(BaseModel):
+    """A person's recorded decision on a version (`los promote`; CONTRACT §6)."""
+
+    model: str
+    version: str
+    kind: str = Field(description="promote or reject")
+    by: str
+    reason: str
+    at: str = Field(description="when, UTC, ISO 8601")
+    accepted: list[str] = Field(description="the failed gates and findings accepted")
+
+
+class UnavailableOut(BaseModel):
+    """A target without a champion: why, and its newest version's decision, if any."""
+
+    name: str
+    reason: str
+    latest_version: str | None
+    decision: DecisionOut | None
 
 
 class ModelInfoOut(BaseModel):
@@ -282,6 +346,9 @@ class ModelInfoOut(BaseModel):
     high_band_cut: float
     training_metrics: dict[str, Any]
     rows: dict[str, Any]
+    decision: DecisionOut | None = Field(
+        None, description="the decision recorded on this version (None: promoted by its gates)"
+    )
 
 
 class LoadErrorOut(BaseModel):
@@ -300,6 +367,9 @@ class ModelsOut(BaseModel):
     load_errors: dict[str, LoadErrorOut] = Field(
         default_factory=dict,
         description="per registered model, a newer champion version that failed to load",
+    )
+    unavailable: dict[str, UnavailableOut] = Field(
+        default_factory=dict, description="per target without a champion, why"
     )
 
 

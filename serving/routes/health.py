@@ -28,8 +28,11 @@ def ready(services: Services = Depends(get_services)) -> JSONResponse:
 
     `reason`: why not ready (None when ready). `registry_error`: the last registry check's
     failure. `load_errors`: per registered model, a champion version that could not be loaded
-    (the model keeps serving the version in `models`). `audit`: `failing` while audit rows are
-    being lost (see the audit failure policy).
+    (the model keeps serving the version in `models`). `unavailable`: per target without a
+    champion, why in one line (e.g. "NCTR model awaiting review: no champion (...)"); the
+    service is ready when at least one target has one. `audit`: `failing` while audit rows are
+    being lost (see the audit failure policy). `auth`: `api-key`, or `disabled` when the service
+    was started with `LOS_ALLOW_NO_KEYS=1`.
     """
     holder = services.holder
     body: dict[str, Any] = {
@@ -37,7 +40,9 @@ def ready(services: Services = Depends(get_services)) -> JSONResponse:
         "reason": holder.not_ready_reason,
         "models": holder.current.versions if holder.current else {},
         "load_errors": {name: f.to_dict() for name, f in dict(holder.load_errors).items()},
+        "unavailable": dict(holder.unavailable),
         "audit": "ok" if services.audit.healthy else "failing",
+        "auth": services.auth.mode,
         "last_check": holder.last_check.isoformat() if holder.last_check else None,
         "registry_error": holder.last_error,
     }

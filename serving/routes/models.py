@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from serving.deps import Services, current_models, get_services, require_api_key
+from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.holder import ModelSet
 from serving.schemas import ModelsOut
 
-router = APIRouter(prefix="/v1", tags=["models"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    prefix="/v1", tags=["models"], dependencies=[Depends(require_api_key), Depends(QueryGuard())]
+)
 
 
 @router.get("/models", response_model=ModelsOut, summary="Models being served")
@@ -18,7 +20,10 @@ def list_models(
     models: ModelSet = Depends(current_models), services: Services = Depends(get_services)
 ) -> dict[str, Any]:
     """Name, version, alias, training data window, threshold and test metrics of each model,
-    and any newer `champion` version that could not be loaded (the old one is still served)."""
+    the decision a person recorded on it (`los promote`; None when its gates promoted it), any
+    newer `champion` version that could not be loaded (the old one is still served), and the
+    targets without a champion with why (`unavailable`)."""
+    decisions = models.status.decisions
     out = []
     for target, loaded in models.scorer.models.items():
         meta = loaded.bundle.metadata
@@ -34,8 +39,15 @@ def list_models(
                 "high_band_cut": loaded.bundle.high_cut,
                 "training_metrics": meta.get("test_metrics", {}),
                 "rows": meta.get("rows", {}),
+                "decision": d.to_dict() if (d := decisions.get(target)) else None,
             }
         )
     errors = {name: f.to_dict() for name, f in dict(services.holder.load_errors).items()}
     loaded_at = models.loaded_at.isoformat(timespec="seconds")
-    return {"loaded_at": loaded_at, "models": out, "load_errors": errors}
+    unavailable = {t: u.to_dict() for t, u in models.status.unavailable.items()}
+    return {
+        "loaded_at": loaded_at,
+        "models": out,
+        "load_errors": errors,
+        "unavailable": unavailable,
+    }

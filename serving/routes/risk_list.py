@@ -13,15 +13,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from models.risk_list import RiskList, build_risk_list
 from models.templates.render import render_risk_list
 from serving.batcher import rows_to_columns, with_request_history
-from serving.deps import Services, current_models, get_services, require_api_key
+from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.errors import TooLargeError
 from serving.holder import ModelSet
-from serving.schemas import RiskListRequest, admission_row
+from serving.schemas import RiskListRequest
 
 router = APIRouter(
     prefix="/v1",
     tags=["risk list"],
-    dependencies=[Depends(require_api_key), Depends(current_models)],
+    dependencies=[
+        Depends(require_api_key),
+        Depends(QueryGuard("format")),
+        Depends(current_models),
+    ],
 )
 
 
@@ -34,19 +38,31 @@ async def risk_list(
     request: RiskListRequest,
     format: Literal["json", "csv", "html"] = Query("json", description="json, csv or html"),
     services: Services = Depends(get_services),
+    models: ModelSet = Depends(current_models),
 ) -> Response:
     """Patients without a discharge, ranked by combined risk, flagged within `capacity`."""
     limit = services.settings.los_max_batch
     if len(request.admissions) > limit:
         n = len(request.admissions)
         raise TooLargeError(f"census of {n} rows is above the limit of {limit}")
-    rows = [admission_row(a) for a in request.admissions]
+    # contract fields checked by the request model; the champions' extra inputs here
+    rows = models.inputs.rows(request.admissions, ("body", "admissions"), indexed=True)
 
     def build(models: ModelSet) -> Response:
-        columns = with_request_history(rows_to_columns(rows), rows, services.holder.history)
+        extras = models.scorer.extra_inputs
+        columns = rows_to_columns(rows, extras)
+        columns = with_request_history(columns, rows, services.holder.history)
         frame = pd.DataFrame(columns)
+        # a site absent from the posted census gives an empty list whose notes say so (the
+        # schema allows any site, so a valid request is not refused; the CLI refuses a typo)
         result = build_risk_list(
-            models.scorer, frame, on=request.date, site=request.site, capacity=request.capacity
+            models.scorer,
+            frame,
+            on=request.date,
+            site=request.site,
+            capacity=request.capacity,
+            unknown_site_is_error=False,
+            unavailable=models.status.lines,  # targets without a champion, said at the top
         )
         _audit(services, result)
         return _render(result, format)
@@ -60,7 +76,7 @@ def _render(result: RiskList, format: str) -> Response:
     if format == "html":
         return HTMLResponse(render_risk_list(result))
     if format == "csv":
-        return Response(result.to_frame().to_csv(index=False), media_type="text/csv")
+        return Response(result.to_csv(), media_type="text/csv")  # formula-like cells defused
     return JSONResponse(result.to_dict())
 
 

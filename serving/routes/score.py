@@ -8,14 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 
-from serving.deps import Services, current_models, get_services, require_api_key
+from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.errors import TooLargeError
-from serving.schemas import Admission, ScoreOut, admission_row
+from serving.holder import ModelSet
+from serving.schemas import Admission, ScoreOut
 
 router = APIRouter(
     prefix="/v1",
     tags=["scoring"],
-    dependencies=[Depends(require_api_key), Depends(current_models)],
+    dependencies=[Depends(require_api_key), Depends(QueryGuard()), Depends(current_models)],
 )
 
 
@@ -28,9 +29,13 @@ async def _score(services: Services, rows: list[dict[str, Any]]) -> list[dict[st
 async def score_one(
     admission: Admission = Body(...),  # type: ignore[valid-type]
     services: Services = Depends(get_services),
+    models: ModelSet = Depends(current_models),
 ) -> JSONResponse:
-    """Probability, risk band, flag, threshold, top reasons and model version for each target."""
-    result = await _score(services, [admission_row(admission)])
+    """Probability, risk band, flag, threshold, top reasons and model version for each target.
+
+    Fields the champions were trained with beyond the contract are required (`/openapi.json`
+    lists them while such a champion is served)."""
+    result = await _score(services, models.inputs.rows([admission], ("body",), indexed=False))
     return JSONResponse(result[0])
 
 
@@ -38,6 +43,7 @@ async def score_one(
 async def score_batch(
     admissions: list[Admission] = Body(...),  # type: ignore[valid-type]
     services: Services = Depends(get_services),
+    models: ModelSet = Depends(current_models),
 ) -> JSONResponse:
     """The same as `/v1/score` for each admission, in the same order."""
     limit = services.settings.los_max_batch
@@ -45,4 +51,5 @@ async def score_batch(
         raise TooLargeError(f"batch of {len(admissions)} admissions is above the limit of {limit}")
     if not admissions:
         return JSONResponse([])
-    return JSONResponse(await _score(services, [admission_row(a) for a in admissions]))
+    rows = models.inputs.rows(admissions, ("body",), indexed=True)
+    return JSONResponse(await _score(services, rows))

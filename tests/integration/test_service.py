@@ -27,7 +27,7 @@ from tests.integration.test_service_server import (
     start_server,
 )
 
-KEYS = ("key-one-5a1f0c", "key-two-9c2e7d")
+KEYS = ("key-one-5a1f0c2b7e4d", "key-two-9c2e7d3f8a1b")  # at least 16 characters
 MAX_BATCH = 50
 
 

@@ -101,8 +101,14 @@ def start_server(env: dict[str, str], log_path: Path, key: str | None = None) ->
 
 
 def server_env(base: dict[str, str], **settings: Any) -> dict[str, str]:
-    """`base` plus LOS_* settings (`poll_seconds=0.5` -> LOS_POLL_SECONDS=0.5)."""
+    """`base` plus LOS_* settings (`poll_seconds=0.5` -> LOS_POLL_SECONDS=0.5).
+
+    Without `api_keys` the server runs open, which must be chosen explicitly
+    (`LOS_ALLOW_NO_KEYS=1`, else it refuses to start).
+    """
     env = {k: v for k, v in base.items() if not k.startswith("LOS_") or k == "LOS_DATA_DIR"}
+    if "api_keys" not in settings:
+        env["LOS_ALLOW_NO_KEYS"] = "1"
     env.update({f"LOS_{k.upper()}": str(v) for k, v in settings.items()})
     return env
 

@@ -99,7 +99,8 @@ def test_missing_required_column(tmp_path: Path) -> None:
         ("sqlite:///{tmp}/db.sqlite", None, "add ?table=NAME"),
         ("sqlite:///{tmp}/db.sqlite?table=t", "SELECT 1", "not both"),
         ("sqlite:///{tmp}/db.sqlite?table=absent", None, "OperationalError"),
-        ("sqlite:///{tmp}/db.sqlite", "SELEC nonsense", "OperationalError"),
+        ("sqlite:///{tmp}/db.sqlite", "SELECT nonsense FROM", "OperationalError"),
+        ("sqlite:///{tmp}/db.sqlite", "SELEC nonsense", "must start with SELECT or WITH"),
         ("nosuchdriver://host/db?table=t", None, "cannot connect"),
     ],
 )
@@ -131,10 +132,10 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
-def test_sqlite_table_chunked_with_quarantine_table(
+def test_sqlite_table_chunked_quarantine_to_file_only(
     sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="features.load"):
+    with caplog.at_level(logging.INFO, logger="features"):
         loaded = load_admissions(
             f"{sqlite_url}?table=apc_spells",
             quarantine_to=tmp_path / "q.csv",
@@ -143,18 +144,19 @@ def test_sqlite_table_chunked_with_quarantine_table(
         )
     assert "read 2 chunk(s)" in caplog.text
     assert loaded.frame["spell_id"].tolist() == ["S0", "S1", "S3", "S4", "S5"]
-    stored = pd.read_sql_table("apc_spells_quarantine", sa.create_engine(sqlite_url))
+    stored = pd.read_csv(tmp_path / "q.csv")
     assert stored[["row", "spell_id", "column"]].values.tolist() == [[3, "S2", "age"]]
+    assert sa.inspect(sa.create_engine(sqlite_url)).get_table_names() == ["apc_spells"]
 
 
-def test_sqlite_query_writes_los_quarantine(sqlite_url: str, tmp_path: Path) -> None:
+def test_sqlite_query_quarantine_to_file_only(sqlite_url: str, tmp_path: Path) -> None:
     query = "SELECT * FROM apc_spells WHERE spell_id IN ('S1', 'S2')"
     loaded = load_admissions(
         sqlite_url, query=query, quarantine_to=tmp_path / "q.parquet", max_bad_share=0.5
     )
     assert loaded.report.rows_in == 2 and loaded.frame["spell_id"].tolist() == ["S1"]
-    stored = pd.read_sql_table("los_quarantine", sa.create_engine(sqlite_url))
-    assert stored["row"].tolist() == [2]
+    assert sa.inspect(sa.create_engine(sqlite_url)).get_table_names() == ["apc_spells"]
+    assert pd.read_parquet(tmp_path / "q.parquet")["row"].tolist() == [2]
     assert pd.read_parquet(tmp_path / "q.parquet")["reason"].tolist() == ["age: out of range 0-120"]
 
 

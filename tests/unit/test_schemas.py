@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from features.build import derive_features
@@ -14,6 +15,7 @@ from features.history import compute_history
 from features.validate import validate_admissions
 from los.schema import ADMISSION_COLUMNS, COLUMNS, HISTORY_COLUMNS, LABEL_COLUMNS
 from serving.batcher import rows_to_columns, with_request_history
+from serving.inputs import RequestInputs
 from serving.schemas import Admission, CensusAdmission, admission_row
 from tests.factories import admission
 
@@ -56,7 +58,13 @@ def test_ranges_come_from_the_schema(column: Any) -> None:
 
 
 def test_unknown_fields_rejected_label_fields_ignored() -> None:
-    assert errors({**BASE, "frailty": 2}) == [("frailty",)]
+    # the model keeps an unknown field aside; the check against the served champions' inputs
+    # (`serving.inputs`, here a champion with no extra inputs) refuses it
+    kept = Admission.model_validate({**BASE, "frailty": 2})
+    assert kept.model_extra == {"frailty": 2} and "frailty" not in admission_row(kept)
+    with pytest.raises(RequestValidationError) as refused:
+        RequestInputs((), None).rows([kept], ("body",), indexed=False)
+    assert [e["loc"] for e in refused.value.errors()] == [("body", "frailty")]
     labelled = Admission.model_validate({**BASE, "discharge_datetime": "2024-02-01T00:00:00"})
     assert "discharge_datetime" not in admission_row(labelled)
     census = CensusAdmission.model_validate({**BASE, "discharge_datetime": "2024-02-01"})

@@ -1,0 +1,92 @@
+"""What the `los` command prints: results on stdout; progress and errors on stderr, one line each.
+
+Every failure is one line and a non-zero exit: a usage error (a bad or misspelt option, caught
+by click while parsing) exits 2, a product error or an I/O failure while running exits 1. Text
+from errors and data is printed as text, never read as rich markup (a `[/b]` in a message once
+crashed the printer), and never wrapped at the terminal width.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
+
+from los.errors import LosError
+
+console = Console(stderr=True)
+out = Console()
+
+
+def say_error(message: str) -> None:
+    """One line on stderr: `error: <message>`."""
+    console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr."""
+    console.print(Text.assemble(("…", "dim"), " ", message), soft_wrap=True)
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A rows-done bar on stderr; yields `advance(rows_done)`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = (label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+@contextmanager
+def reporting_errors() -> Iterator[None]:
+    """Product errors and I/O failures as one line on stderr and exit code 1."""
+    try:
+        yield
+    except LosError as exc:
+        say_error(str(exc))
+        raise typer.Exit(1) from None
+    except FileNotFoundError as exc:
+        say_error(f"file not found: {exc.filename}")
+        raise typer.Exit(1) from None
+    except OSError as exc:  # e.g. a disk full or a folder made read-only while running
+        where = f": {exc.filename}" if exc.filename else ""
+        say_error(f"{exc.strerror or type(exc).__name__}{where}")
+        raise typer.Exit(1) from None
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors as one line on stderr (click would print a usage block or a boxed panel)."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; exit 2 with one line on a usage error (as `standalone_mode` would)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except typer.TyperException as exc:  # typer's click errors: usage, bad values
+            # typer itself tells NoArgsIsHelpError by name (its class is private); the help
+            # was printed when the error was made
+            if type(exc).__name__ != "NoArgsIsHelpError":
+                where = getattr(exc, "ctx", None)
+                hint = f" (see '{where.command_path} --help')" if where is not None else ""
+                say_error(" ".join(exc.format_message().split()) + hint)
+            sys.exit(getattr(exc, "exit_code", 1))
+        except typer.Abort:
+            say_error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
