@@ -2,6 +2,7 @@
 
     uv run python benchmarks/run.py                    # 100k, 1M, 3M training, 1M scoring, service
     uv run python benchmarks/run.py --train-sizes 100000 --score-rows 200000   # quicker
+    uv run python benchmarks/run.py --tune             # also: defaults vs tuned vs reference
 Not part of `make test`: it takes about 20 minutes on 2 cores.
 """
 
@@ -11,7 +12,7 @@ import argparse
 import subprocess
 import sys
 
-from benchmarks import score, train
+from benchmarks import score, train, tune
 from benchmarks.common import ROOT, save
 
 
@@ -24,11 +25,18 @@ def main() -> None:
     parser.add_argument("--score-rows", type=int, default=1_000_000)
     parser.add_argument("--shap-rows", type=int, default=100_000, help="rows for SHAP-bound steps")
     parser.add_argument("--skip-serve", action="store_true")
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="also run the LightGBM settings benchmark (benchmarks/tune.py, ~15 minutes)",
+    )
     args = parser.parse_args()
     payload = {
         **train.main(args.train_sizes),
         **score.main(args.score_rows, 100_000, use_env=False, shap_rows=args.shap_rows),
     }
+    if args.tune:
+        payload.update(tune.main(tune.DEFAULT_DATASETS))
     if not args.skip_serve:
         subprocess.run([sys.executable, "benchmarks/serve.py"], cwd=ROOT, check=True)
     print(f"results: {save('bench', payload)}")

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.finding_words import outcome_words
+from evaluation.findings import Finding
 from evaluation.gates import GateResult
 from evaluation.metrics import OverallMetrics, calibration_curve, overall_metrics
 from los.config import TrainingConfig
@@ -26,14 +28,22 @@ class TargetEvaluation:
     gates: list[GateResult] = field(default_factory=list)
     calibration: list[dict[str, float]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)  # beyond band: evaluation.findings
+
+    @property
+    def outcome(self) -> str:
+        """What the target counts, for sentences (e.g. `NCTR`, `21+ day stay`)."""
+        return str(self.extras.get("outcome") or outcome_words(self.target))
 
     def to_dict(self) -> dict[str, Any]:
-        """The per-target block of metrics.json (CONTRACT §4), plus calibration curves kept
+        """The per-target block of metrics.json (CONTRACT §4), plus the fairness findings
+        (groups beyond their band, `fail` or `not_conclusive`) and calibration curves kept
         apart from the contract's `groups` block."""
         out: dict[str, Any] = {
             "overall": self.overall.to_dict(),
             "groups": self.groups,
             "gates": {g.name: g.to_dict() for g in self.gates},
+            "findings": [f.to_dict(self.outcome) for f in self.findings],
         }
         if self.calibration:
             out["calibration_curve"] = self.calibration
@@ -49,11 +59,13 @@ def evaluate_target(
     p: np.ndarray,
     threshold: float,
     config: TrainingConfig,
+    outcome: str | None = None,
 ) -> TargetEvaluation:
     """Overall metrics and group metrics for calibrated probabilities `p` on labelled rows.
 
     `extras` keeps what the report draws: the labels and probabilities (`y`, `p`), per-group
-    calibration curves and each attribute's reference group.
+    calibration curves, each attribute's reference group, and `outcome` (what the target counts,
+    in words, for the findings' sentences).
     """
     from evaluation.fairness import assess_fairness  # fairness is the heavier part
 
@@ -71,6 +83,7 @@ def evaluate_target(
             "p": p,
             "group_calibration": fairness.curves,
             "reference_groups": fairness.reference,
+            "outcome": outcome,
         },
     )
 

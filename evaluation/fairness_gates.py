@@ -1,8 +1,10 @@
 """Fairness gates: per attribute, each group against the reference group, with plain reasons.
 
 Gates read only the `groups` block of an evaluation (metrics.json layout), so they can be rerun
-on a saved metrics file. A gate fails when a group's estimate - and, under the default
-`interval` rule, its whole 95% interval - lies beyond the configured limit.
+on a saved metrics file. Which group is beyond its band, and how conclusively, is decided by the
+findings rule in `evaluation.findings` (the same code the report's findings come from): a gate
+fails when its breakdown holds a finding, and is `not_conclusive` when a group is beyond the
+limit on the estimate but its 95% interval reaches back inside.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from evaluation.gates import GateResult
+from evaluation.findings import Measure, measures, verdicts
+from evaluation.gates import GateResult, GateStatus
 from evaluation.groups import group_label
 from los.config import GatesConfig
 
@@ -68,33 +71,14 @@ def _describe(key: str, row: dict[str, Any], ref: dict[str, Any], ref_name: str)
 
 
 def _metric_gate(
-    name: str, key: str, attribute: str, table: dict[str, dict[str, Any]], config: GatesConfig
+    measure: Measure, table: dict[str, dict[str, Any]], config: GatesConfig
 ) -> GateResult:
-    """One gate over the groups of one attribute; its value is the worst group's estimate."""
-    lo, hi = {
-        "fnr": config.fnr_ratio_band,
-        "calibration_ratio": config.calibration_ratio_band,
-        "auroc_gap": (-math.inf, config.max_group_auroc_gap),
-        "calibration_error": (-math.inf, config.max_group_calibration_error),
-    }[name]
+    """One gate over the groups of one breakdown, from the findings rule (`evaluation.findings`):
+    it fails when any group is a finding, is `not_conclusive` when a group is beyond the band on
+    the estimate only, and its value is the worst group's estimate."""
+    attribute, key, (lo, hi) = measure.attribute, measure.key, measure.band
     limit: float | list[float] = [lo, hi] if math.isfinite(lo) else hi
-    ref_group = next((g for g, r in table.items() if r.get("reference")), None)
-    ref = table.get(ref_group or "", {})
-    m = config.min_group_events
-
-    def enough(r: dict[str, Any]) -> bool:  # positives (and negatives for AUROC) to judge by
-        pos = r.get("n_positive") or 0
-        return pos >= m and (name != "auroc_gap" or r["n"] - pos >= m)
-
-    relative = name != "calibration_error"
-    eligible = {
-        g: r
-        for g, r in table.items()
-        if not r["suppressed"]
-        and r.get(key) is not None
-        and (not relative or (g != ref_group and enough(r) and enough(ref)))
-    }
-    gate_name = f"{'group_calibration_error' if name == 'calibration_error' else key.split('_age')[0]}:{attribute}"  # noqa: E501
+    judged = verdicts(table, measure, config)
     skipped = [
         f"{group_label(attribute, g)} (n={r['n']})" for g, r in table.items() if r["suppressed"]
     ]
@@ -103,52 +87,40 @@ def _metric_gate(
         if skipped
         else ""
     )
-    if not eligible:
-        return GateResult(gate_name, None, limit, True, f"No group large enough to compare.{note}")
-
-    def severity(v: float) -> float:
-        return (
-            max(lo / v if v > 0 else math.inf, v / hi)
-            if relative and name != "auroc_gap"
-            else v - hi
+    if not judged:
+        return GateResult(
+            measure.gate, None, limit, True, f"No group large enough to compare.{note}"
         )
-
-    def beyond(r: dict[str, Any]) -> bool:
-        # the estimate must be beyond the limit; under the interval rule its whole 95% interval
-        # too (a bootstrapped calibration error is biased upwards: the interval alone is not enough)
-        out = bool(r[key] < lo or r[key] > hi)
-        if config.fairness_evidence == "interval":
-            c_lo, c_hi = r[f"{key}_ci"]
-            out = out and c_lo is not None and c_hi is not None and (c_lo > hi or c_hi < lo)
-        return out
-
-    worst = max(eligible, key=lambda g: severity(eligible[g][key]))
+    ref_group = next((g for g, r in table.items() if r.get("reference")), None)
+    ref = table.get(ref_group or "", {})
     ref_name = group_label(attribute, ref_group) if ref_group else "the reference group"
-    failing = [g for g, r in eligible.items() if beyond(r)]
+    worst = max(judged, key=lambda f: measure.severity(f.value))
+    failing = [f for f in judged if f.status == "fail"]
+    unsure = [f for f in judged if f.status == "not_conclusive"]
     bound = f"{lo:.2f}-{hi:.2f}" if math.isfinite(lo) else f"at most {hi:.3f}"
+    status: GateStatus
     if failing:
         how = " (estimate and whole 95% interval)" if config.fairness_evidence == "interval" else ""
-        parts = [
-            f"{group_label(attribute, g)} {_describe(key, eligible[g], ref, ref_name)}"
-            for g in failing
-        ]
-        harm = _harm(name, eligible[failing[0]][key])
+        parts = [f"{f.label} {_describe(key, table[f.group], ref, ref_name)}" for f in failing]
+        harm = _harm(measure.kind, failing[0].value)
         detail = f"Beyond {bound}{how}: {'; '.join(parts)}. {harm}."
-    else:
-        closest = (
-            f"{group_label(attribute, worst)} {_describe(key, eligible[worst], ref, ref_name)}"
+        status = "fail"
+    elif unsure:
+        parts = [f"{f.label} {_describe(key, table[f.group], ref, ref_name)}" for f in unsure]
+        detail = (
+            f"No group clearly beyond {bound}: {'; '.join(parts)} "
+            f"{'is' if len(unsure) == 1 else 'are'} beyond it on the estimate, but the 95% "
+            "interval reaches inside the limit (not conclusive at this sample size)."
         )
-        if lo <= eligible[worst][key] <= hi:
-            n = len(eligible)
-            detail = (
-                f"{n} group{'s' if n > 1 else ''} assessed, within {bound}; closest: {closest}."
-            )
-        else:
-            detail = (
-                f"No group clearly beyond {bound}: {closest} is beyond it on the estimate, but "
-                "its 95% interval reaches inside the limit (not conclusive at this sample size)."
-            )
-    return GateResult(gate_name, float(eligible[worst][key]), limit, not failing, detail + note)
+        status = "not_conclusive"
+    else:
+        n = len(judged)
+        closest = f"{worst.label} {_describe(key, table[worst.group], ref, ref_name)}"
+        detail = f"{n} group{'s' if n > 1 else ''} assessed, within {bound}; closest: {closest}."
+        status = "pass"
+    return GateResult(
+        measure.gate, worst.value, limit, status != "fail", detail + note, status=status
+    )
 
 
 def fairness_gates(evaluation: Any, config: GatesConfig) -> list[GateResult]:
@@ -166,10 +138,5 @@ def fairness_gates(evaluation: Any, config: GatesConfig) -> list[GateResult]:
             detail = f"no group metrics for {attribute}: fairness could not be checked"
             gates.append(GateResult(f"fairness:{attribute}", None, None, False, detail))
             continue
-        if attribute not in config.fnr_exempt_attributes:
-            adjusted = config.fnr_adjust_for_age and attribute != "age_band"
-            key = "fnr_ratio_age_adjusted" if adjusted else "fnr_ratio"
-            gates.append(_metric_gate("fnr", key, attribute, table, config))
-        for name in ("calibration_ratio", "auroc_gap", "calibration_error"):
-            gates.append(_metric_gate(name, name, attribute, table, config))
+        gates += [_metric_gate(m, table, config) for m in measures(attribute, config) if m.gated]
     return gates

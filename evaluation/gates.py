@@ -4,23 +4,38 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 from evaluation.metrics import OverallMetrics
 from los.config import GatesConfig
 
+GateStatus = Literal["pass", "not_conclusive", "fail"]
+
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate: the measured value, its limit, whether it passed, and why (plain words)."""
+    """One gate: the measured value, its limit, whether it passed, and why (plain words).
+
+    `status` tells a clean pass from `not_conclusive` (a fairness gate whose worst group is beyond
+    the limit on the estimate, but not conclusively: it does not block, and is shown apart);
+    it defaults to `pass` or `fail` from `passed`.
+    """
 
     name: str
     value: float | None
     limit: float | list[float] | None
     passed: bool
     detail: str = ""
+    status: GateStatus | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            object.__setattr__(self, "status", "pass" if self.passed else "fail")
+        elif (self.status == "fail") == self.passed:
+            raise ValueError(f"gate {self.name}: status {self.status} contradicts passed")
 
     def to_dict(self) -> dict[str, object]:
-        """The contract's `{"value", "limit", "passed"}` plus the explanation."""
+        """The contract's `{"value", "limit", "passed"}` plus `status` and the explanation."""
         out = asdict(self)
         out.pop("name")
         return out
@@ -71,5 +86,17 @@ def performance_gates(
 
 
 def all_passed(gates: list[GateResult]) -> bool:
-    """True when every gate passed."""
+    """True when every gate passed (`not_conclusive` gates do not block)."""
     return all(g.passed for g in gates)
+
+
+def gate_evaluation(evaluation: Any, champion_auroc: float | None, config: GatesConfig) -> None:
+    """Attach the performance and fairness gates and the fairness findings to `evaluation`
+    (a `TargetEvaluation`), both judged by the one findings rule with the same `config`."""
+    from evaluation.fairness_gates import fairness_gates
+    from evaluation.findings import review
+
+    evaluation.findings = review(evaluation.groups, config)
+    evaluation.gates = performance_gates(
+        evaluation.overall, champion_auroc, config
+    ) + fairness_gates(evaluation, config)

@@ -19,6 +19,8 @@ import numpy as np
 
 from evaluation import plots, shap_plots
 from evaluation.evaluate import TargetEvaluation, write_metrics
+from evaluation.finding_words import sentence
+from evaluation.findings import STATUS_WORDS
 from evaluation.gates import all_passed
 from evaluation.groups import ATTRIBUTES, TITLES, group_label
 from los.config import GatesConfig
@@ -79,45 +81,47 @@ def _beyond(value: float | None, band: tuple[float, float]) -> bool:
     return value is not None and not band[0] <= value <= band[1]
 
 
-_FINDING_ORDER = {a: i for i, a in enumerate(
-    ("ethnic_group", "ethnicity_deprivation", "ethnic_category", "imd_quintile", "sex")
-)}  # fmt: skip
+_MEASURE_WORDS = {
+    "fnr_ratio_age_adjusted": "age-adjusted FNR ratio",
+    "fnr_ratio": "FNR ratio",
+    "calibration_ratio": "calibration ratio (O/E)",
+    "auroc_gap": "AUROC gap",
+    "calibration_error": "calibration error",
+}
+
+
+def _band_text(band: tuple[float, float]) -> str:
+    lo, hi = band
+    return f"{lo:.2f}–{hi:.2f}" if math.isfinite(lo) else f"≤ {hi:.2f}"
 
 
 def findings(evaluation: TargetEvaluation) -> list[dict[str, Any]]:
-    """Groups, in every reported attribute (gated or not), whose FNR ratio (age-adjusted where
-    available) or calibration ratio is beyond its band on the estimate with a 95% interval that
-    excludes 1: disparities worth a look, even where no gate covers them."""
-    limits = _limits(evaluation)
-    out: list[dict[str, Any]] = []
-    order: list[tuple[bool, int]] = []
-    for attribute, table in evaluation.groups.items():
-        for group, r in table.items():
-            if r["suppressed"] or r.get("reference"):
-                continue
-            fnr_key = "fnr_ratio_age_adjusted" if r.get("fnr_ratio_age_adjusted") else "fnr_ratio"
-            for key, band, what in (
-                (fnr_key, limits["fnr_ratio"], "FNR ratio"),
-                ("calibration_ratio", limits["calibration_ratio"], "calibration ratio (O/E)"),
-            ):
-                lo, hi = r.get(f"{key}_ci") or [None, None]
-                significant = lo is not None and hi is not None and (lo > 1 or hi < 1)
-                if _beyond(r.get(key), band) and significant:
-                    out.append(
-                        {
-                            "attribute": TITLES.get(attribute, attribute),
-                            "group": group_label(attribute, group),
-                            "metric": ("age-adjusted " if key.endswith("adjusted") else "") + what,
-                            "value": r[key],
-                            "ci": [lo, hi],
-                            "observed": r["prevalence"],
-                            "predicted": r["mean_predicted"],
-                            "fnr": r["fnr"],
-                        }
-                    )
-                    order.append((attribute == "age_band", _FINDING_ORDER.get(attribute, 9)))
-    # ethnicity first; age-band FNR differences (expected with one threshold) last
-    return [out[i] for i in sorted(range(len(out)), key=order.__getitem__)]
+    """The evaluation's fairness findings (`evaluation.findings`, judged by the one rule in
+    `evaluation.findings` that the gates use), in every reported breakdown, gated or not: groups
+    beyond their band, `fail` (a finding; `blocking` when its breakdown is gated) or
+    `not_conclusive`; blocking findings first."""
+    words = evaluation.outcome
+    return [
+        {
+            "name": f.name,
+            "attribute": TITLES.get(f.measure.attribute, f.measure.attribute),
+            "group": f.label,
+            "metric": _MEASURE_WORDS.get(f.measure.key, f.measure.key),
+            "value": f.value,
+            "ci": list(f.ci),
+            "gate": f.measure.gate,
+            "band_text": _band_text(f.measure.band),
+            "status": f.status,
+            "status_words": STATUS_WORDS[f.status],
+            "gated": f.measure.gated,
+            "blocking": f.blocking,
+            "observed": f.context.get("observed"),
+            "predicted": f.context.get("predicted"),
+            "fnr": f.context.get("fnr"),
+            "sentence": sentence(f, words),
+        }
+        for f in evaluation.findings
+    ]
 
 
 def _attribute_view(
@@ -171,16 +175,21 @@ def _target_view(
     with_plots: bool,
 ) -> dict[str, Any]:
     overall = evaluation.overall
+    found = findings(evaluation)
     view: dict[str, Any] = {
         "name": name,
         "description": meta.get("description", ""),
         "registered_name": meta.get("registered_name") or meta.get("name") or "",
         "meta": meta,
+        "mitigation": meta.get("mitigation"),  # a chosen group recalibration (training/mitigation)
         "overall": overall.to_dict(),
         "gates": evaluation.gates,
         "passed": all_passed(evaluation.gates) if evaluation.gates else None,
         "failed_gates": [g for g in evaluation.gates if not g.passed],
-        "findings": findings(evaluation),
+        "unsure_gates": [g for g in evaluation.gates if g.status == "not_conclusive"],
+        "findings": [f for f in found if f["status"] == "fail"],
+        "blocking": [f for f in found if f["blocking"]],
+        "not_conclusive": [f for f in found if f["status"] == "not_conclusive"],
         "attributes": [
             v
             for a in ATTRIBUTES
@@ -238,6 +247,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["fmt"] = fmt
     env.filters["ci"] = fmt_ci
+    env.globals["status_words"] = STATUS_WORDS
     env.globals["field_label"] = field_label
     return env
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -31,6 +31,13 @@ class TargetsConfig(_Strict):
     nctr_proxy_pathways: list[int] = Field(default_factory=lambda: [2, 3])
     nctr_proxy_destinations: list[str] = Field(
         default_factory=lambda: [*CARE_HOME_CODES, *OTHER_HOSPITAL_CODES]
+    )
+    min_cases_per_period: int = Field(
+        20,
+        ge=1,
+        description="a target is trained only when each period (train, validation, calibration, "
+        "test) holds at least this many labelled positives and as many negatives; otherwise it "
+        "is skipped with a one-line reason and the other targets still train",
     )
 
 
@@ -74,6 +81,12 @@ class LightGBMConfig(_Strict):
     about half the trees of depth 8 at 0.05 and reasons 2.2x faster (216-333 against 566-699
     microseconds per row and model, one thread), for an AUROC 0.0003-0.0006 further from the
     oracle and the same calibration error.
+
+    With `tune: true` (the default) the values below are the search's first trial, and
+    `training.tune` chooses tree size, regularisation, learning rate and the categorical
+    settings on the validation period (parameters listed in `tune_fixed` are kept as given);
+    `tune: false` trains with exactly these values. `max_depth` is never searched: it bounds
+    the cost of every explanation.
     """
 
     num_leaves: int = 31
@@ -87,7 +100,32 @@ class LightGBMConfig(_Strict):
     bagging_freq: int = 1
     lambda_l2: float = 1.0
     cat_smooth: float = 10.0
+    min_data_per_group: int = 100
     num_threads: int = 2
+    tune: bool = Field(True, description="choose the settings on the validation period")
+    tune_trials: int | None = Field(
+        None,
+        ge=1,
+        description="settings tried per target, the first being the values above; None: "
+        "scaled with the training rows (more on small data, fewer on large)",
+    )
+    tune_seconds: float | None = Field(
+        None,
+        gt=0,
+        description="optional wall-clock cap per target, applied between trials; when it cuts "
+        "the search the run says so, and the choice then depends on the machine's speed",
+    )
+    tune_fixed: list[
+        Literal[
+            "num_leaves",
+            "learning_rate",
+            "min_child_samples",
+            "feature_fraction",
+            "lambda_l2",
+            "cat_smooth",
+            "min_data_per_group",
+        ]
+    ] = Field(default_factory=list, description="searched parameters kept as configured")
 
 
 class ThresholdConfig(_Strict):
@@ -113,13 +151,22 @@ class GatesConfig(_Strict):
     fnr_ratio_band: tuple[float, float] = (0.8, 1.25)
     max_group_calibration_error: float = 0.10
     fairness_attributes: list[str] = Field(
-        default_factory=lambda: ["ethnic_group", "sex", "age_band", "imd_quintile"]
+        default_factory=lambda: [
+            "ethnic_group",
+            "sex",
+            "age_band",
+            "imd_quintile",
+            "ethnicity_deprivation",
+        ],
+        description="gated breakdowns: a fairness finding in any of them holds the version for "
+        "review; ethnic group x Core20 (Core20PLUS5) is gated by default",
     )
     fairness_evidence: Literal["interval", "estimate"] = Field(
         "interval",
-        description="`interval`: a fairness gate fails when a group's whole bootstrap 95% "
-        "interval lies beyond the limit (a clear disparity, not noise); `estimate`: when the "
-        "point estimate does",
+        description="the findings rule (evaluation/findings.py), for the report and the gates "
+        "alike. `interval`: a group is a finding when its estimate and its whole bootstrap 95% "
+        "interval lie beyond the limit (a clear disparity, not noise), and `not conclusive` when "
+        "only the estimate does; `estimate`: a finding whenever the point estimate is beyond",
     )
     fnr_adjust_for_age: bool = Field(
         True,
@@ -160,6 +207,52 @@ class EvaluationConfig(_Strict):
     )
 
 
+GroupAttribute = Literal[
+    "ethnic_group", "ethnic_category", "sex", "age_band", "imd_quintile", "ethnicity_deprivation"
+]
+
+
+def _ethnicity_deprivation() -> list[GroupAttribute]:
+    return ["ethnicity_deprivation"]
+
+
+class MitigationConfig(_Strict):
+    """Mitigations an evaluator can choose for a fairness finding (docs/fairness.md), off by
+    default.
+
+    `group_recalibration`: after Platt scaling, fit on the calibration period an intercept shift
+    on the log-odds for the flagged groups of the chosen breakdowns (`models.group_recalibration`,
+    `training.mitigation`), shrunk towards 0 by a normal prior (sd `prior_sd`) so small groups
+    move little, none below `min_group_size` spells. It **uses ethnicity (and IMD) at scoring
+    time**: a change of policy that the trust's IG and clinical safety officer must approve.
+    Ethnicity stays out of the model's trees unless `features.include_ethnicity` is set.
+    """
+
+    group_recalibration: bool = False
+    attributes: list[GroupAttribute] = Field(
+        default_factory=_ethnicity_deprivation,
+        min_length=1,
+        description="breakdowns whose groups may get a shift (evaluation/groups.py names)",
+    )
+    groups: Literal["flagged", "all"] = Field(
+        "flagged",
+        description="`flagged`: only groups with a calibration-ratio finding on the calibration "
+        "period, by the gates' own rule and band (evaluation/findings.py); `all`: every group "
+        "(measured at 200k spells, `all` fits noise and pushes other groups out of the band)",
+    )
+    targets: list[str] | None = Field(
+        None, description="targets to recalibrate, e.g. [nctr]; None: every trained target"
+    )
+    min_group_size: int = Field(
+        100, ge=1, description="fewest calibration-period spells for a group to get a shift"
+    )
+    prior_sd: float = Field(
+        0.5,
+        gt=0,
+        description="sd of the normal prior on each shift (log-odds): smaller shrinks more",
+    )
+
+
 class TrainingConfig(_Strict):
     """Everything a training run needs; with the seed it makes a run reproducible."""
 
@@ -171,6 +264,7 @@ class TrainingConfig(_Strict):
     threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
     gates: GatesConfig = Field(default_factory=GatesConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    mitigation: MitigationConfig = Field(default_factory=MitigationConfig)
     max_quarantine_share: float = Field(0.05, ge=0, le=1)
 
     @classmethod
@@ -194,18 +288,37 @@ class TrainingConfig(_Strict):
 
 
 class Settings(BaseSettings):
-    """Runtime settings from the environment."""
+    """Runtime settings from the environment.
+
+    A value that cannot be read (e.g. `LOS_POLL_SECONDS=soon`) is a `ConfigError` naming the
+    variable in one line, never the value (it may be a key).
+    """
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
 
     los_data_dir: Path = Field(default=Path("data"))
     mlflow_tracking_uri: str | None = None
-    los_api_keys: str = ""
+    los_api_keys: str | None = Field(
+        None,
+        description="comma-separated keys the service accepts in X-API-Key (None: not set); "
+        "checked by `serving.auth.api_key_policy` when the service starts",
+    )
+    los_allow_no_keys: bool = Field(
+        False, description="run the service without keys: an explicit choice, logged at start"
+    )
     los_audit_url: str | None = None
     los_history_source: str | None = None
     los_poll_seconds: float = 30.0
     los_max_batch: int = 1000
     los_max_body_bytes: int = 2_000_000
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+            raise ConfigError(f"setting {name}: {first['msg']}") from None
 
     @property
     def tracking_uri(self) -> str:
@@ -220,8 +333,3 @@ class Settings(BaseSettings):
         if self.los_audit_url:
             return self.los_audit_url
         return f"sqlite:///{(self.los_data_dir / 'audit.db').resolve()}"
-
-    @property
-    def api_keys(self) -> list[str]:
-        """Configured API keys; empty means no key is needed."""
-        return [k.strip() for k in self.los_api_keys.split(",") if k.strip()]

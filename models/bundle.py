@@ -2,6 +2,11 @@
 
 Files: `booster.txt` (LightGBM text model) and `bundle.json` (encoder levels, calibrator,
 threshold, bands, metadata).
+
+Formats: "1" is every bundle without a group recalibration (its `bundle.json` is unchanged, so
+older code reads it as before). "2" adds `group_recalibration` (`models.group_recalibration`): its
+probabilities need each admission's ethnic category and IMD decile, so code that knows only "1"
+refuses it (the registry's format tag) rather than scoring without the adjustment.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from features.build import FeatureSpec, derive_features
+from features.build import Columns, FeatureSpec, derive_features
 from features.encoder import FeatureEncoder
-from models.calibration import PlattCalibrator
+from models.calibration import PlattCalibrator, calibrate
+from models.group_recalibration import GroupRecalibrator
 
 BOOSTER_FILE = "booster.txt"
 BUNDLE_FILE = "bundle.json"
+PLAIN_FORMAT = "1"
+GROUP_RECALIBRATED_FORMAT = "2"
+FORMATS = frozenset({PLAIN_FORMAT, GROUP_RECALIBRATED_FORMAT})
 FEW_ROWS = 64
 """Below this many rows LightGBM predicts on one thread: OpenMP's start-up and barriers cost more
 than they save for a few rows, and far more when the cores are busy (measured: tree SHAP of one
@@ -39,6 +48,12 @@ class ModelBundle:
     high_cut: float
     base_rate: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    group_recalibrator: GroupRecalibrator | None = None  # a chosen mitigation (format "2")
+
+    @property
+    def format(self) -> str:
+        """The bundle format this model needs (see the module doc)."""
+        return PLAIN_FORMAT if self.group_recalibrator is None else GROUP_RECALIBRATED_FORMAT
 
     @property
     def spec(self) -> FeatureSpec:
@@ -61,9 +76,16 @@ class ModelBundle:
         out = self.booster.predict(x, raw_score=True, num_threads=_threads(len(x)))
         return np.asarray(out, dtype=float)
 
-    def probability(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities for an encoded matrix."""
-        return self.calibrator.transform(self.raw_score(x))
+    def probability(self, x: np.ndarray, admissions: Columns | None = None) -> np.ndarray:
+        """Calibrated probabilities for an encoded matrix (`admissions`: its rows, see
+        `calibrated`)."""
+        return self.calibrated(self.raw_score(x), admissions)
+
+    def calibrated(self, raw: np.ndarray, admissions: Columns | None = None) -> np.ndarray:
+        """Probabilities from booster log-odds: Platt scaling, then the group recalibration when
+        the model has one, which reads the groups (ethnic category, IMD decile) from
+        `admissions`, the same rows in the same order (required then; ignored otherwise)."""
+        return calibrate(raw, self.calibrator, self.group_recalibrator, admissions)
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Per-feature SHAP values from LightGBM's tree SHAP (`pred_contrib`), in the booster's
@@ -92,6 +114,9 @@ class ModelBundle:
             "base_rate": self.base_rate,
             "metadata": self.metadata,
         }
+        if self.group_recalibrator is not None:  # format "1" files stay exactly as they were
+            state["format"] = self.format
+            state["group_recalibration"] = self.group_recalibrator.to_dict()
         (d / BUNDLE_FILE).write_text(json.dumps(state, indent=2, default=str))
         return d
 
@@ -100,6 +125,12 @@ class ModelBundle:
         """Read a bundle written by `save`."""
         d = Path(directory)
         state = json.loads((d / BUNDLE_FILE).read_text())
+        fmt = str(state.get("format", PLAIN_FORMAT))
+        if fmt not in FORMATS:
+            raise ValueError(f"bundle format {fmt} is not one this code reads ({sorted(FORMATS)})")
+        recalibration = state.get("group_recalibration")
+        if (recalibration is not None) != (fmt == GROUP_RECALIBRATED_FORMAT):
+            raise ValueError(f"bundle format {fmt} does not match its group recalibration")
         return cls(
             target=state["target"],
             booster=lgb.Booster(model_file=str(d / BOOSTER_FILE)),
@@ -109,6 +140,9 @@ class ModelBundle:
             high_cut=float(state["high_cut"]),
             base_rate=float(state["base_rate"]),
             metadata=dict(state.get("metadata", {})),
+            group_recalibrator=(
+                GroupRecalibrator.from_dict(recalibration) if recalibration is not None else None
+            ),
         )
 
 

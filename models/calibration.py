@@ -1,4 +1,6 @@
-"""`PlattCalibrator`: maps the booster's log-odds to calibrated probabilities (part of a model)."""
+"""Calibration, part of a model: `PlattCalibrator` maps the booster's log-odds to calibrated
+probabilities; `calibrate` then applies a group recalibration when the model has one
+(`models.group_recalibration`, a mitigation an evaluator chooses)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from features.build import Columns, n_rows
 from los.errors import NotFittedError
+from models.group_recalibration import GroupRecalibrator
 
 
 class PlattCalibrator:
@@ -41,11 +45,15 @@ class PlattCalibrator:
         self.slope_, self.intercept_ = float(result.x[0]), float(result.x[1])
         return self
 
-    def transform(self, raw: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities from raw log-odds."""
+    def log_odds(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated log-odds from raw log-odds."""
         if not hasattr(self, "slope_"):
             raise NotFittedError("PlattCalibrator is not fitted: call fit() first")
-        return np.asarray(expit(self.slope_ * np.asarray(raw, dtype=float) + self.intercept_))
+        return self.slope_ * np.asarray(raw, dtype=float) + self.intercept_
+
+    def transform(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from raw log-odds."""
+        return np.asarray(expit(self.log_odds(raw)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state."""
@@ -57,3 +65,25 @@ class PlattCalibrator:
         cal = cls()
         cal.slope_, cal.intercept_ = float(state["slope"]), float(state["intercept"])
         return cal
+
+
+def calibrate(
+    raw: np.ndarray,
+    calibrator: PlattCalibrator,
+    recalibrator: GroupRecalibrator | None = None,
+    admissions: Columns | None = None,
+) -> np.ndarray:
+    """Probabilities from booster log-odds: Platt scaling, then the group shifts when there is a
+    recalibrator, read from `admissions` (the same rows, in order; required then)."""
+    if recalibrator is None:
+        return calibrator.transform(raw)
+    if admissions is None:
+        raise ValueError(
+            "a group recalibration needs the admissions (ethnic_category, imd_decile), not only "
+            "the booster's scores"
+        )
+    if n_rows(admissions) != len(raw):
+        raise ValueError(
+            f"{n_rows(admissions)} admissions for {len(raw)} scores: not the same rows"
+        )
+    return np.asarray(expit(calibrator.log_odds(raw) + recalibrator.offset(admissions)))

@@ -19,5 +19,5 @@ class BundlePyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.Series:
         """Calibrated probability per admission row."""
-        p = self.bundle.probability(self.bundle.encode(model_input))
+        p = self.bundle.probability(self.bundle.encode(model_input), model_input)
         return pd.Series(p, name="probability")

@@ -16,6 +16,8 @@ Invariants (docs/service.md "Faults"):
   child process (`_probe_booster`, ~30 ms) and only then by this one.
 - `connect` never creates a SQLite registry unless asked to (`create=True`, used by training):
   a missing or empty database file is a `RegistryUnavailableError`, not a new empty registry.
+  Readers hold no pooled connections, so a registry file replaced at the path is the one read
+  (`store_identity` tells a poller that it was replaced).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from los.errors import LosError, ModelNotFoundError
-from models.bundle import BOOSTER_FILE, BUNDLE_FILE, ModelBundle
+from models.bundle import BOOSTER_FILE, BUNDLE_FILE, FORMATS, ModelBundle
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,7 @@ REJECTED = "rejected"
 REJECTED_REASON_TAG = "los_rejected_reason"
 FORMAT_TAG = "los_bundle_format"
 CHECKSUM_TAG = "los_bundle_sha256"
-BUNDLE_FORMAT = "1"
-SUPPORTED_FORMATS = frozenset({BUNDLE_FORMAT})
+SUPPORTED_FORMATS = FORMATS  # "2": a group recalibration (models/bundle.py)
 ROUNDTRIP_TOLERANCE = 1e-9
 
 
@@ -129,6 +130,25 @@ def require_registry(tracking_uri: str) -> None:
         raise RegistryUnavailableError(f"registry database is empty (0 bytes): {path}")
 
 
+def store_identity(tracking_uri: str) -> tuple[int, int] | None:
+    """(device, inode) of a SQLite registry file, which changes when another file is put at the
+    path (a copy, a restore, `mv new.db mlflow.db`); None for other stores.
+
+    Raises `RegistryUnavailableError` when the file is missing or empty (e.g. deleted).
+    """
+    path = sqlite_path(tracking_uri)
+    if path is None:
+        return None
+    try:
+        require_registry(tracking_uri)
+        found = path.stat()
+    except FileNotFoundError:  # deleted while we looked
+        raise RegistryUnavailableError(
+            f"registry database not found: {path} (no such file)"
+        ) from None
+    return found.st_dev, found.st_ino
+
+
 def describe_registry_error(exc: BaseException) -> str:
     """One line, fit for `/ready` and the log: no traceback, no SQL, no parameters."""
     lines = str(exc).strip().splitlines() or [""]
@@ -157,6 +177,10 @@ def connect(tracking_uri: str, artifact_root: Path | None = None, *, create: boo
     """
     if not create:
         require_registry(tracking_uri)
+        # Readers open the SQLite file afresh for every query instead of keeping pooled
+        # connections: a pooled connection keeps reading a deleted or replaced file's old inode,
+        # so a service would follow a registry that is no longer at the path.
+        os.environ.setdefault("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
@@ -217,7 +241,7 @@ def log_bundle(
             pyfunc_log.removeFilter(quiet)
         checksums = json.dumps(_checksums(bundle_dir), sort_keys=True)
     tags = {key: json.dumps(value, default=str) for key, value in (artifacts or {}).items()}
-    tags.update({STATE_TAG: INCOMPLETE, FORMAT_TAG: BUNDLE_FORMAT, CHECKSUM_TAG: checksums})
+    tags.update({STATE_TAG: INCOMPLETE, FORMAT_TAG: bundle.format, CHECKSUM_TAG: checksums})
     said = io.StringIO()  # MLflow prints "Successfully registered model ..." to stderr
     with contextlib.redirect_stderr(said):
         mv = mlflow.register_model(
@@ -263,14 +287,48 @@ def version_state(registered_name: str, version: str) -> str | None:
 
 
 def promote(registered_name: str, version: str) -> None:
-    """Move the `champion` alias to `version`; refused unless the version is complete."""
+    """Move the `champion` alias to `version`; refused unless the version is complete, and for
+    a version whose latest recorded decision is a rejection (`models.decisions`: only a new
+    decision, recorded first, can promote it)."""
     import mlflow
 
     mv = _model_version(registered_name, version)
-    problem = _unusable(registered_name, mv)
+    problem = promotion_problem(registered_name, version, mv)
     if problem is not None:
         raise PromotionRefusedError(f"champion not moved: {problem}")
     mlflow.MlflowClient().set_registered_model_alias(registered_name, CHAMPION, str(mv.version))
+
+
+def promotion_problem(
+    registered_name: str, version: str, mv: Any = None, *, new_decision: bool = False
+) -> str | None:
+    """Why `champion` may not move to this version (None if it may); `new_decision`: a person
+    is deciding again, so an earlier rejection does not stand in the way."""
+    from models.decisions import KIND_TAG, REJECT
+
+    mv = mv if mv is not None else _model_version(registered_name, version)
+    problem = _unusable(registered_name, mv)
+    if problem is None and not new_decision and (mv.tags or {}).get(KIND_TAG) == REJECT:
+        problem = (
+            f"model {registered_name} version {mv.version} was rejected by a person; "
+            "only a new decision (`los promote`) can promote it"
+        )
+    return problem
+
+
+def withdraw_champion(registered_name: str, version: str) -> bool:
+    """Remove the `champion` alias if it points at `version` (a person rejected the version being
+    served); True if it did. The service then says the target has no champion."""
+    import mlflow
+
+    try:
+        current = resolve(registered_name, CHAMPION).version
+    except ModelNotFoundError:
+        return False
+    if current != str(version):
+        return False
+    mlflow.MlflowClient().delete_registered_model_alias(registered_name, CHAMPION)
+    return True
 
 
 def _model_version(registered_name: str, alias_or_version: str) -> Any:
@@ -450,7 +508,7 @@ def verify_version(
     bundle, _ = load_bundle(registered_name, version, allow_incomplete=True)
     where = f"model {registered_name} version {version}"
     try:
-        got = np.asarray(bundle.probability(bundle.encode(rows)), dtype=float)
+        got = np.asarray(bundle.probability(bundle.encode(rows), rows), dtype=float)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:300]
         raise ModelLoadError(f"{where} cannot score: {type(exc).__name__}: {first}") from exc

@@ -37,7 +37,13 @@ class TrainedRegistry:
 def fast_config(**overrides: object) -> TrainingConfig:
     """A training config small enough for tests (fewer trees, fewer bootstrap draws)."""
     base = {
-        "lightgbm": {"n_estimators": 150, "learning_rate": 0.1, "min_child_samples": 50},
+        # settings as given, no search (the search has its own tests: tests/unit/test_tune.py)
+        "lightgbm": {
+            "n_estimators": 150,
+            "learning_rate": 0.1,
+            "min_child_samples": 50,
+            "tune": False,
+        },
         "evaluation": {"n_bootstrap": 30, "shap_sample": 300},
         "gates": {"min_group_size": 50},
     }
@@ -68,3 +74,12 @@ def trained_registry(
     settings = Settings(los_data_dir=data_dir, mlflow_tracking_uri=None)
     summary = train_and_register(admissions, fast_config(), settings, data_dir / "reports")
     yield TrainedRegistry(settings, data_dir, data_path, admissions, truth, summary)
+
+
+@pytest.fixture(scope="session")
+def held_registry(tmp_path_factory: pytest.TempPathFactory) -> TrainedRegistry:
+    """A registry whose NCTR version is held for review and whose `long_stay` is champion
+    (tests/held_registry.py); tests that change it work on `private_copy`s."""
+    from tests.held_registry import train_held
+
+    return train_held(tmp_path_factory.mktemp("held"))

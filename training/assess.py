@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.evaluate import TargetEvaluation, evaluate_target
-from evaluation.fairness import fairness_gates
-from evaluation.gates import performance_gates
+from evaluation.gates import gate_evaluation
 from evaluation.report import ReportContext, write_reports
 from los.config import TrainingConfig
 from models.explain import GlobalExplanation, global_explanation, sample_rows
@@ -72,10 +71,9 @@ def evaluate_models(
             scores[name].probability[keep],
             model.bundle.threshold,
             config,
+            outcome=target.outcome,
         )
-        ev.gates = performance_gates(ev.overall, None, config.gates) + fairness_gates(
-            ev, config.gates
-        )
+        gate_evaluation(ev, None, config.gates)
         evaluations[name] = ev
         rows[name] = int(keep.sum())
         sample = np.flatnonzero(keep)[

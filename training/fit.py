@@ -22,6 +22,7 @@ def booster_params(config: LightGBMConfig, seed: int) -> dict[str, object]:
         "bagging_freq": config.bagging_freq,
         "lambda_l2": config.lambda_l2,
         "cat_smooth": config.cat_smooth,
+        "min_data_per_group": config.min_data_per_group,
         "num_threads": config.num_threads,
         "seed": seed,
         "deterministic": True,

@@ -10,14 +10,17 @@ import numpy as np
 import pandas as pd
 
 from evaluation.evaluate import TargetEvaluation, evaluate_target
-from evaluation.gates import GateResult, all_passed, performance_gates
+from evaluation.gates import GateResult, all_passed, gate_evaluation
 from los.config import TrainingConfig
+from los.errors import DataQualityError
 from models.bundle import ModelBundle
+from models.calibration import calibrate
 from training.calibrate import choose_threshold, fit_calibrator, high_band_cut
-from training.fit import fit_booster
+from training.mitigation import check_targets, fit_group_recalibration
 from training.prepare import PreparedData, prepare
-from training.split import check_periods
-from training.targets import Target, label, targets_from_config
+from training.split import class_counts
+from training.targets import Target, label, targets_from_config, untrainable
+from training.tune import SearchResult, tune_booster
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ class TargetRun:
     y_test: np.ndarray
     p_test: np.ndarray
     labelled: dict[str, int] = field(default_factory=dict)
+    search: SearchResult | None = None  # how the LightGBM settings were chosen
 
     @property
     def gates(self) -> list[GateResult]:
@@ -47,12 +51,35 @@ class TargetRun:
         return all_passed(self.evaluation.gates)
 
 
+@dataclass(frozen=True)
+class SkippedTarget:
+    """A configured target that this extract cannot train, and why (one line)."""
+
+    target: Target
+    reason: str
+
+    @property
+    def message(self) -> str:
+        """`<target> skipped: <reason>`, as printed and logged."""
+        return f"{self.target.name} skipped: {self.reason}"
+
+
 @dataclass
 class TrainingResult:
-    """A whole training run: the prepared data and every target's run."""
+    """A whole training run: the prepared data, every trained target's run, and the targets
+    skipped because the data cannot train them."""
 
     prepared: PreparedData
     targets: list[TargetRun]
+    skipped: list[SkippedTarget] = field(default_factory=list)
+
+
+def why_untrainable(prepared: PreparedData, target: Target, config: TrainingConfig) -> str | None:
+    """The one-line reason `target` cannot be trained on `prepared` (None when it can)."""
+    y = label(prepared.admissions, target, config.targets)
+    return untrainable(
+        target, class_counts(prepared.period, y), config.targets.min_cases_per_period
+    )
 
 
 def fit_target(
@@ -62,8 +89,10 @@ def fit_target(
     progress: Progress = lambda msg: None,
 ) -> TargetRun:
     """Fit, calibrate, choose the threshold and evaluate one target on the test period."""
+    reason = why_untrainable(prepared, target, config)
+    if reason is not None:
+        raise DataQualityError(f"{target.name} cannot be trained: {reason}")
     y_all = label(prepared.admissions, target, config.targets)
-    check_periods(prepared.period, y_all, target.name)
     known = y_all.notna().to_numpy()
     y = y_all.to_numpy()
 
@@ -72,7 +101,7 @@ def fit_target(
 
     tr, va, ca, te = (rows(n) for n in ("train", "validation", "calibration", "test"))
     progress(f"fitting {target.name}")
-    booster = fit_booster(
+    booster, search = tune_booster(
         prepared.x[tr],
         y[tr],
         prepared.x[va],
@@ -85,7 +114,11 @@ def fit_target(
     progress(f"calibrating {target.name}")
     raw_cal = np.asarray(booster.predict(prepared.x[ca], raw_score=True))
     calibrator = fit_calibrator(raw_cal, y[ca])
-    p_cal = calibrator.transform(raw_cal)
+    cal_rows = prepared.admissions.iloc[ca]  # a chosen mitigation reads their groups
+    recal, mitigation = fit_group_recalibration(
+        target.name, calibrator.log_odds(raw_cal), y[ca], cal_rows, config
+    )
+    p_cal = calibrate(raw_cal, calibrator, recal, cal_rows)
     threshold = choose_threshold(p_cal, y[ca], config.threshold)
     bundle = ModelBundle(
         target=target.name,
@@ -101,18 +134,27 @@ def fit_target(
             "registered_name": target.registered_name,
             "data_window": prepared.boundaries.as_dict(),
             "best_iteration": booster.best_iteration,
+            "lightgbm": search.summary(),
             "threshold_rule": config.threshold.model_dump(),
             "seed": config.seed,
+            **mitigation,
         },
+        group_recalibrator=recal,
     )
     progress(f"evaluating {target.name}")
-    p_test = bundle.probability(prepared.x[te])
+    p_test = bundle.probability(prepared.x[te], prepared.admissions.iloc[te])
     evaluation = evaluate_target(
-        target.name, prepared.admissions.iloc[te], y[te], p_test, threshold, config
+        target.name,
+        prepared.admissions.iloc[te],
+        y[te],
+        p_test,
+        threshold,
+        config,
+        outcome=target.outcome,
     )
     counts = {"train": len(tr), "validation": len(va), "calibration": len(ca), "test": len(te)}
     bundle.metadata["rows"] = counts
-    return TargetRun(target, bundle, evaluation, te, y[te], p_test, counts)
+    return TargetRun(target, bundle, evaluation, te, y[te], p_test, counts, search=search)
 
 
 def champion_auroc(
@@ -123,7 +165,7 @@ def champion_auroc(
         return None
     from evaluation.metrics import safe_auroc
 
-    p = champion.probability(champion.encode(test))
+    p = champion.probability(champion.encode(test), test)
     return safe_auroc(run.y_test, p)
 
 
@@ -133,22 +175,31 @@ def train_all(
     champions: Callable[[Target], ModelBundle | None] = lambda t: None,
     progress: Progress = lambda msg: None,
 ) -> TrainingResult:
-    """Train every configured target and attach its gate results.
+    """Train every configured target the data can train, and attach its gates and findings.
 
+    A target the extract cannot train (a class missing or too rare in a period) is skipped with
+    a one-line reason and the others still train; if none can, the run stops with every reason.
     `champions` returns the current champion bundle of a target (or None), so the registry stays
-    at the edge; fairness gates come from `evaluation.fairness`.
+    at the edge.
     """
-    from evaluation.fairness import fairness_gates
-
+    check_targets(config)
     progress("deriving features")
     prepared = prepare(admissions, config)
-    runs = []
+    runs, skipped = [], []
     for target in targets_from_config(config.targets):
+        reason = why_untrainable(prepared, target, config)
+        if reason is not None:
+            skipped.append(SkippedTarget(target, reason))
+            log.info("%s", skipped[-1].message)
+            progress(skipped[-1].message)
+            continue
         run = fit_target(prepared, target, config, progress)
         test_rows = prepared.admissions.iloc[run.test_index]
         champ = champion_auroc(run, champions(target), test_rows)
-        run.evaluation.gates = performance_gates(
-            run.evaluation.overall, champ, config.gates
-        ) + fairness_gates(run.evaluation, config.gates)
+        gate_evaluation(run.evaluation, champ, config.gates)
         runs.append(run)
-    return TrainingResult(prepared, runs)
+    if not runs:
+        raise DataQualityError(
+            "no target can be trained on this extract: " + "; ".join(s.message for s in skipped)
+        )
+    return TrainingResult(prepared, runs, skipped)

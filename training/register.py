@@ -7,8 +7,13 @@ Order of steps, and what a run killed at any point leaves behind (docs/service.m
 3. load each version back from the registry and score known rows (the `registry_roundtrip`
    gate: a version that cannot be loaded back, or scores differently, is never promoted);
 4. write and log the reports;
-5. mark each version `complete` and alias it `challenger` (or `rejected` when step 3 failed);
-6. move `champion` to the versions whose gates all passed.
+5. mark each version `complete` and alias it `challenger` (or `rejected` when step 3 failed),
+   with its promotion review as tags (`training.promotion`: `gates.status=passed|held`, the
+   failed gates and blocking fairness findings);
+6. move `champion` to the versions whose gates all passed; the others are held for review.
+
+Targets the extract cannot train are skipped with a one-line reason (`RunSummary.skipped`);
+the others still train and register.
 
 `challenger` and `champion` only ever point at complete versions, so a kill before step 5
 leaves unaliased `incomplete` versions (which `models.registry` never loads or promotes) and
@@ -28,6 +33,7 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.findings import Finding
 from evaluation.gates import GateResult
 from evaluation.report import ReportContext, write_reports
 from los.config import Settings, TrainingConfig
@@ -36,7 +42,8 @@ from los.schema import LABEL_COLUMNS
 from models import registry
 from models.bundle import BOOSTER_FILE, BUNDLE_FILE, ModelBundle
 from models.explain import global_explanation
-from training.pipeline import Progress, TargetRun, TrainingResult, train_all
+from training.pipeline import Progress, SkippedTarget, TargetRun, TrainingResult, train_all
+from training.promotion import Review, review
 from training.targets import Target
 
 log = logging.getLogger(__name__)
@@ -61,6 +68,9 @@ class TargetOutcome:
     promoted: bool
     gates: list[GateResult]
     metrics: dict[str, Any]
+    review: Review | None = None  # what holds it back from champion, if anything
+    title: str = ""  # e.g. "NCTR", for console lines
+    findings: list[Finding] = field(default_factory=list)  # every group beyond its band
 
 
 @dataclass
@@ -73,6 +83,7 @@ class RunSummary:
     rows_in_hospital: int = 0
     data_window: dict[str, str] = field(default_factory=dict)
     result: TrainingResult | None = field(default=None, repr=False)  # for benchmarks and tests
+    skipped: list[SkippedTarget] = field(default_factory=list)  # targets the data cannot train
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +158,7 @@ def _roundtrip_gate(
     """Load the registered version back and score `rows`: it must match the trained model."""
     version = identity.version
     try:
-        expected = tr.bundle.probability(tr.bundle.encode(rows))
+        expected = tr.bundle.probability(tr.bundle.encode(rows), rows)
         diff = registry.verify_version(identity.name, version, rows, expected)
     except Exception as exc:
         detail = registry.describe_registry_error(exc)
@@ -206,7 +217,11 @@ def train_and_register(
         )
         mlflow.log_dict(prepared.boundaries.as_dict(), "data_window.json")
         mlflow.set_tags(
-            {"rows_in_hospital_skipped": prepared.rows_in_hospital, **(extra_tags or {})}
+            {
+                "rows_in_hospital_skipped": prepared.rows_in_hospital,
+                "targets_skipped": ",".join(s.target.name for s in result.skipped),
+                **(extra_tags or {}),
+            }
         )
         for tr in result.targets:
             mlflow.log_metrics(
@@ -215,6 +230,9 @@ def train_and_register(
                     for k, v in tr.evaluation.overall.to_dict().items()
                 }
             )
+            if tr.search is not None:  # the chosen LightGBM settings and the search table
+                mlflow.log_params(tr.search.mlflow_params(tr.target.name))
+                mlflow.log_dict(tr.search.to_dict(), f"tuning/{tr.target.name}.json")
 
         progress("registering models")
         out_dir = report_dir or Path(tempfile.mkdtemp(prefix="los-report-"))
@@ -224,6 +242,7 @@ def train_and_register(
             rows_in_hospital=prepared.rows_in_hospital,
             data_window=prepared.boundaries.as_dict(),
             result=result,
+            skipped=list(result.skipped),
         )
         unlabelled = prepared.admissions.drop(
             columns=[c for c in LABEL_COLUMNS if c in prepared.admissions]
@@ -265,6 +284,7 @@ def train_and_register(
                 for tr in result.targets
             },
             data_window=prepared.boundaries.as_dict(),
+            notes=[f"Not trained: {s.message}." for s in result.skipped],
         )
         evaluations = {tr.target.name: tr.evaluation for tr in result.targets}
         explanations = {
@@ -282,9 +302,16 @@ def train_and_register(
             mlflow.log_artifact(str(path), "reports")
 
         progress("promoting")
+        reviews = {
+            tr.target.name: review(tr.gates, tr.evaluation.findings, tr.target.outcome)
+            for tr in result.targets
+        }
         for tr in result.targets:  # the run is complete: its versions become visible
             identity = identities[tr.target.name]
-            gates = {"gates": {g.name: g.to_dict() for g in tr.gates}}
+            gates = {
+                "gates": {g.name: g.to_dict() for g in tr.gates},
+                **reviews[tr.target.name].tags(),
+            }
             roundtrip = next(g for g in tr.gates if g.name == ROUNDTRIP_GATE)
             if roundtrip.passed:
                 registry.mark_complete(identity.name, identity.version, gates)
@@ -303,10 +330,23 @@ def train_and_register(
                     tr.passed,
                     tr.gates,
                     tr.evaluation.overall.to_dict(),
+                    reviews[tr.target.name],
+                    tr.target.title,
+                    tr.evaluation.findings,
                 )
             )
         mlflow.log_dict(
-            {o.target: {"version": o.version, "promoted": o.promoted} for o in summary.outcomes},
+            {
+                **{
+                    o.target: {
+                        "version": o.version,
+                        "promoted": o.promoted,
+                        "blocking": o.review.blocking if o.review else [],
+                    }
+                    for o in summary.outcomes
+                },
+                **{s.target.name: {"skipped": s.reason} for s in summary.skipped},
+            },
             "registration.json",
         )
     log.info("training run %s registered %d model versions", run_id, len(summary.outcomes))
@@ -315,4 +355,6 @@ def train_and_register(
 
 def _alias_if_kept(tr: TargetRun) -> str:
     roundtrip = next((g for g in tr.gates if g.name == ROUNDTRIP_GATE), None)
-    return "challenger" if roundtrip is None or roundtrip.passed else "none (rejected)"
+    if roundtrip is not None and not roundtrip.passed:
+        return "none (rejected)"
+    return "challenger (held for review)"

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from los.config import SplitConfig
-from los.errors import DataQualityError
 
 PERIODS: tuple[str, ...] = ("train", "validation", "calibration", "test")
 
@@ -60,12 +59,12 @@ def assign_periods(admitted: pd.Series, bounds: SplitBoundaries) -> pd.Series:
     return pd.Series(period, index=admitted.index, name="period")
 
 
-def check_periods(period: pd.Series, y: pd.Series, target: str) -> None:
-    """Every period needs labelled rows of both classes, or training cannot go on."""
+def class_counts(period: pd.Series, y: pd.Series) -> dict[str, tuple[int, int]]:
+    """Labelled negatives and positives in each period, in `PERIODS` order (unlabelled rows,
+    NaN in `y`, are not counted)."""
+    out = {}
     for name in PERIODS:
-        labels = y[(period == name) & y.notna()]
-        if len(labels) == 0 or labels.nunique() < 2:
-            raise DataQualityError(
-                f"{target}: the {name} period has {len(labels)} labelled spells and "
-                f"{labels.nunique()} class(es); widen the data window or change the split dates"
-            )
+        labels = y[(period == name).to_numpy() & y.notna().to_numpy()]
+        positives = int((labels == 1).sum())
+        out[name] = (len(labels) - positives, positives)
+    return out

@@ -28,6 +28,16 @@ class Target:
         return "los-" + self.name.replace("_", "-")
 
     @property
+    def title(self) -> str:
+        """Short name for console lines: `NCTR`, `Long stay (7+ days)`."""
+        return "NCTR" if self.kind == "nctr" else f"Long stay ({self.days}+ days)"
+
+    @property
+    def outcome(self) -> str:
+        """What the target counts, for sentences: `NCTR`, `7+ day stay`."""
+        return "NCTR" if self.kind == "nctr" else f"{self.days}+ day stay"
+
+    @property
     def description(self) -> str:
         """Plain-language description for reports and lists."""
         if self.kind == "nctr":
@@ -87,3 +97,54 @@ def label(frame: pd.DataFrame, target: Target, config: TargetsConfig) -> pd.Seri
     y = y.where(ready.notna(), proxy.astype(float))
     known = ready.notna() | proxy_known
     return y.where(ended & ~died & known)
+
+
+def _remedy(target: Target, positive: bool) -> str:
+    """What a person can change when a class is missing or rare."""
+    if target.kind == "nctr":
+        return (
+            "check how NCTR is recorded (targets.nctr_proxy), switch the target off "
+            "(targets.nctr: false) or supply more data"
+        )
+    setting = "long_stay_days" if target.name == "long_stay" else "extra_long_stay_days"
+    change = "lower" if positive else "raise"
+    return f"{change} the threshold in the config (targets.{setting}) or supply more data"
+
+
+def untrainable(target: Target, counts: dict[str, tuple[int, int]], minimum: int) -> str | None:
+    """Why `target` cannot be learnt from this extract, in one line (None when it can).
+
+    `counts` holds, per period (train, validation, calibration, test), the labelled negatives
+    and positives. Each period needs at least `minimum` of each class: fitting, early stopping,
+    calibration and threshold choice, and the reported metrics all need both classes, and a
+    handful of cases gives a threshold and metrics that are noise.
+    """
+    empty = [name for name, (neg, pos) in counts.items() if neg + pos == 0]
+    if empty:
+        return (
+            f"the {', '.join(empty)} period(s) hold no labelled spells; widen the data window "
+            "or change the split dates (split in the config)"
+        )
+    for index, positive in ((1, True), (0, False)):
+        if all(c[index] >= minimum for c in counts.values()):
+            continue
+        if target.kind == "nctr":
+            words = (
+                "spells with a day of no criteria to reside"
+                if positive
+                else ("spells without a day of no criteria to reside")
+            )
+        else:
+            words = (
+                f"stays of {target.days}+ days"
+                if positive
+                else (f"stays shorter than {target.days} days")
+            )
+        total = sum(c[index] for c in counts.values())
+        per_period = ", ".join(f"{name} {c[index]:,}" for name, c in counts.items())
+        return (
+            f"the extract holds {'no' if total == 0 else 'too few'} {words} ({per_period}; at "
+            f"least {minimum} needed in each period), so this target cannot be learnt from it; "
+            f"{_remedy(target, positive)}"
+        )
+    return None

@@ -17,6 +17,7 @@ import pytest
 
 from evaluation.evaluate import evaluate_target
 from evaluation.fairness import fairness_gates
+from evaluation.gates import gate_evaluation
 from evaluation.report import findings
 from features.generate import generate_admissions
 from los.config import TrainingConfig
@@ -89,13 +90,22 @@ def test_fair_labels_pass_the_same_strict_gates(nctr_scored: Scored) -> None:
     assert 0.8 < row["calibration_ratio"] < 1.2
 
 
-def test_report_findings_name_the_planted_group_with_default_limits(nctr_scored: Scored) -> None:
+def test_planted_group_is_a_finding_that_fails_its_gate_with_default_limits(
+    nctr_scored: Scored,
+) -> None:
+    """The report's findings and the gates are one rule: with default settings the planted
+    group is a finding in the (gated by default) ethnicity x deprivation breakdown, and the
+    gate that covers it fails; no other gate does."""
     config = TrainingConfig.model_validate({"evaluation": {"n_bootstrap": 60}})
     ev = evaluate_target(
         "nctr", nctr_scored.admissions, nctr_scored.y, nctr_scored.p, nctr_scored.threshold, config
     )
-    ev.gates = fairness_gates(ev, config.gates)
-    found = [f for f in findings(ev) if f["group"] == PLANTED]
-    assert [f["metric"] for f in found] == ["calibration ratio (O/E)"]
+    gate_evaluation(ev, None, config.gates)
+    found = [f for f in findings(ev) if f["group"] == PLANTED and f["status"] == "fail"]
+    assert [(f["metric"], f["blocking"]) for f in found] == [("calibration ratio (O/E)", True)]
     assert found[0]["observed"] > found[0]["predicted"]
-    assert all(g.passed for g in ev.gates), [g.detail for g in ev.gates if not g.passed]
+    assert found[0]["sentence"].startswith(
+        "Black or Black British patients in the most deprived areas (IMD quintile 1) have "
+    )
+    failed = {g.name: g.detail for g in ev.gates if not g.passed}
+    assert set(failed) == {"calibration_ratio:ethnicity_deprivation"}, failed

@@ -87,7 +87,13 @@ def test_worse_model_is_not_promoted(
     assert first.outcomes[0].promoted
     crippled = fast_config(
         targets={"extra_long_stay_days": [], "nctr": False},
-        lightgbm={"n_estimators": 2, "learning_rate": 0.01, "num_leaves": 2, "max_depth": 1},
+        lightgbm={
+            "n_estimators": 2,
+            "learning_rate": 0.01,
+            "num_leaves": 2,
+            "max_depth": 1,
+            "tune": False,
+        },
         gates={"min_auroc": 0.5, "max_calibration_error": 0.5, "min_group_size": 50},
     )
     second = train_and_register(admissions, crippled, settings, tmp_path / "r2")

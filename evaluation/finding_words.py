@@ -1,0 +1,105 @@
+"""Fairness findings in plain words: who a group is, what a target counts, one-line sentences."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from evaluation.groups import DEPRIVATION, TITLES, group_label
+
+if TYPE_CHECKING:
+    from evaluation.findings import Finding, Interval
+
+_ETHNIC_WHO = {
+    "Mixed": "patients of Mixed ethnicity",
+    "Other": "patients of another ethnic group",
+    "Not stated": "patients whose ethnicity is not stated",
+    "Not known": "patients whose ethnicity is not known",
+}
+_DEPRIVATION_WHERE = {
+    DEPRIVATION[0]: "in the most deprived areas (IMD quintile 1)",
+    DEPRIVATION[1]: "outside the most deprived areas",
+    DEPRIVATION[2]: "whose area deprivation is not known",
+}
+_SEX_WHO = {
+    "Female": "female patients",
+    "Male": "male patients",
+    "Indeterminate": "patients of indeterminate sex",
+    "Not known": "patients whose sex is not known",
+}
+
+
+def patients(attribute: str, group: str) -> str:
+    """Who a group is, in words, e.g. `Black or Black British patients in the most deprived
+    areas (IMD quintile 1)`."""
+    if attribute == "ethnic_group":
+        return _ETHNIC_WHO.get(group, f"{group} patients")
+    if attribute == "ethnicity_deprivation":
+        ethnic, _, where = group.rpartition(", ")
+        if where in _DEPRIVATION_WHERE and ethnic:
+            return f"{patients('ethnic_group', ethnic)} {_DEPRIVATION_WHERE[where]}"
+    if attribute == "sex":
+        return _SEX_WHO.get(group, f"{group} patients")
+    if attribute == "age_band":
+        return (
+            "patients whose age is not known" if group == "Not known" else f"patients aged {group}"
+        )
+    if attribute == "imd_quintile":
+        named = {"1": "in the most deprived areas (IMD quintile 1)",
+                 "5": "in the least deprived areas (IMD quintile 5)"}  # fmt: skip
+        if group == "Not known":
+            return "patients whose area deprivation is not known"
+        return f"patients {named.get(group, f'in IMD quintile {group}')}"
+    if attribute == "ethnic_category":
+        return f"patients recorded as {group_label(attribute, group)}"
+    return f"patients in group {group_label(attribute, group)} ({TITLES.get(attribute, attribute)})"
+
+
+def outcome_words(target: str) -> str:
+    """What a target counts, for sentences: `NCTR`, `21+ day stay`, `long stay`."""
+    if target == "nctr":
+        return "NCTR"
+    days = target.rpartition("_")[2]
+    return f"{days}+ day stay" if days.isdigit() else target.replace("_", " ")
+
+
+def _ci_words(ci: Interval, digits: int = 2) -> str:
+    if ci[0] is None or ci[1] is None:
+        return "95% CI n/a"
+    return f"95% CI {ci[0]:.{digits}f}-{ci[1]:.{digits}f}"
+
+
+def sentence(finding: Finding, outcome: str) -> str:
+    """One line a person understands, e.g. "Black or Black British patients in the most deprived
+    areas (IMD quintile 1) have 1.84x the NCTR rate the model expects (relative to White patients
+    outside the most deprived areas; 95% CI 1.46-2.31; band 0.80-1.25)"."""
+    m, c, v = finding.measure, finding.context, finding.value
+    who = patients(m.attribute, finding.group)
+    ref = patients(m.attribute, c["reference"]) if c.get("reference") else "the reference group"
+    lo, hi = m.band
+    band = f"band {lo:.2f}-{hi:.2f}" if math.isfinite(lo) else f"limit {hi:.2f}"
+    if m.kind == "calibration_ratio":
+        text = f"{who} have {v:.2f}x the {outcome} rate the model expects"
+        side = "" if v > 1 else "; the model over-estimates their risk"
+        tail = f"relative to {ref}{side}; {_ci_words(finding.ci)}; {band}"
+    elif m.kind == "fnr":
+        adjusted = ", age-adjusted" if m.key.endswith("adjusted") else ""
+        text = (
+            f"the flag misses {c['fnr']:.0%} of {outcome} cases among {who}: "
+            f"{v:.2f}x the rate for {ref}{adjusted}"
+        )
+        tail = f"{_ci_words(finding.ci)}; {band}"
+    elif m.kind == "auroc_gap":
+        text = f"the model ranks {outcome} risk less well for {who} than for {ref}"
+        tail = (
+            f"AUROC {c['auroc']:.3f} vs {c['reference_auroc']:.3f}; gap {v:.3f}, "
+            f"{_ci_words(finding.ci, 3)}; {band}"
+        )
+    else:
+        side = "under" if (c["observed"] or 0) > (c["predicted"] or 0) else "over"
+        text = f"the model {side}-estimates {outcome} risk for {who}"
+        tail = (
+            f"observed {c['observed']:.1%} vs predicted {c['predicted']:.1%}; calibration error "
+            f"{v:.3f}, {_ci_words(finding.ci, 3)}; {band}"
+        )
+    return f"{text[0].upper()}{text[1:]} ({tail})"

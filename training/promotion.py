@@ -1,0 +1,128 @@
+"""Promotion review: what holds a version back from `champion`, recorded on its registry version.
+
+A version becomes `champion` by itself only when every gate passes. Otherwise it is *held for
+review*: the failed gates and the blocking fairness findings (a finding in a gated breakdown,
+`evaluation.findings`) are recorded as tags on the version, so that a person's later decision
+(`los promote`) can list exactly what must be accepted:
+
+- `gates.status`: `passed` or `held`;
+- `gates.blocking`: the names of the failed gates, then of the blocking findings;
+- `gates.findings`: each blocking finding's name, gate and one-line sentence;
+- `gates.not_conclusive`: gates beyond their limit on the estimate only (they do not block).
+
+Tag values are JSON, as every tag `models.registry.mark_complete` sets. `version_review` reads
+them back, or, for versions registered before these tags, the run's logged `metrics.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from evaluation.finding_words import sentence
+from evaluation.findings import Finding
+from evaluation.gates import GateResult
+from los.errors import ModelNotFoundError
+
+STATUS_TAG = "gates.status"
+BLOCKING_TAG = "gates.blocking"
+FINDINGS_TAG = "gates.findings"
+NOT_CONCLUSIVE_TAG = "gates.not_conclusive"
+METRICS_ARTIFACT = "reports/metrics.json"
+
+
+@dataclass(frozen=True)
+class Review:
+    """Whether a version may become `champion` by itself, and what holds it if not."""
+
+    status: Literal["passed", "held"]
+    failed_gates: list[str] = field(default_factory=list)
+    findings: list[dict[str, str]] = field(default_factory=list)  # name, gate, sentence
+    not_conclusive: list[str] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[str]:
+        """Everything a person must accept to promote it: failed gates, then findings."""
+        return [*self.failed_gates, *(f["name"] for f in self.findings)]
+
+    def tags(self) -> dict[str, Any]:
+        """The registry tags that record this review."""
+        return {
+            STATUS_TAG: self.status,
+            BLOCKING_TAG: self.blocking,
+            FINDINGS_TAG: self.findings,
+            NOT_CONCLUSIVE_TAG: self.not_conclusive,
+        }
+
+
+def review(gates: list[GateResult], findings: list[Finding], outcome: str) -> Review:
+    """The review of a freshly trained version from its gates and its findings.
+
+    `outcome` is what the target counts (e.g. `NCTR`), for the findings' sentences.
+    """
+    failed = [g.name for g in gates if not g.passed]
+    blocking = [
+        {"name": f.name, "gate": f.measure.gate, "sentence": sentence(f, outcome)}
+        for f in findings
+        if f.blocking
+    ]
+    return Review(
+        "held" if failed else "passed",
+        failed,
+        blocking,
+        [g.name for g in gates if g.status == "not_conclusive"],
+    )
+
+
+def _from_tags(tags: dict[str, str]) -> Review | None:
+    if STATUS_TAG not in tags:
+        return None
+    findings = json.loads(tags.get(FINDINGS_TAG, "[]"))
+    names = {f["name"] for f in findings}
+    return Review(
+        json.loads(tags[STATUS_TAG]),
+        [n for n in json.loads(tags.get(BLOCKING_TAG, "[]")) if n not in names],
+        findings,
+        json.loads(tags.get(NOT_CONCLUSIVE_TAG, "[]")),
+    )
+
+
+def _from_metrics(block: dict[str, Any]) -> Review:
+    """From one target's block of metrics.json (gates and, where logged, findings)."""
+    gates = block.get("gates", {})
+    failed = [name for name, g in gates.items() if not g.get("passed", False)]
+    findings = [
+        {"name": f["name"], "gate": f["gate"], "sentence": f.get("sentence", f["name"])}
+        for f in block.get("findings", [])
+        if f.get("blocking")
+    ]
+    unsure = [name for name, g in gates.items() if g.get("status") == "not_conclusive"]
+    return Review("held" if failed else "passed", failed, findings, unsure)
+
+
+def version_review(registered_name: str, version: str) -> Review:
+    """The failed gates and blocking findings of a registered version (the registry must be
+    connected first, `models.registry.connect`): from its tags, else from the `metrics.json`
+    its training run logged."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        mv = client.get_model_version(registered_name, version)
+    except MlflowException as exc:
+        raise ModelNotFoundError(f"no model '{registered_name}' with version '{version}'") from exc
+    recorded = _from_tags(dict(mv.tags or {}))
+    if recorded is not None:
+        return recorded
+    target = registered_name.removeprefix("los-").replace("-", "_")
+    try:
+        text = mlflow.artifacts.load_text(f"runs:/{mv.run_id}/{METRICS_ARTIFACT}")
+        block = json.loads(text)[target]
+    except (MlflowException, OSError, KeyError, ValueError) as exc:
+        raise ModelNotFoundError(
+            f"{registered_name} version {version} has no recorded gate results "
+            f"(no {STATUS_TAG} tag and no {METRICS_ARTIFACT} for target {target})"
+        ) from exc
+    return _from_metrics(block)
