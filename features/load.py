@@ -22,7 +22,7 @@ from features.mapping import SourceMapping, apply_mapping, load_mapping
 from features.sql_source import is_sql_url, parse_sql_source, read_sql
 from features.validate import ValidationReport, check_bad_share, quarantine_rows
 from los.errors import DataSourceError, MissingColumnError
-from los.schema import NA_VALUES, Column
+from los.schema import CSV_SUFFIXES, NA_VALUES, PARQUET_SUFFIXES, TABLE_SUFFIXES, Column
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +83,9 @@ def _read_file(source: str) -> pd.DataFrame:
     if not path.is_file():
         raise DataSourceError(f"data file not found: {source}")
     name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
+    if name.endswith(CSV_SUFFIXES):
         return _read_csv(path)
-    if name.endswith((".parquet", ".pq")):
+    if name.endswith(PARQUET_SUFFIXES):
         try:
             _refuse_duplicates(path, pq.read_schema(path).names)
             return pd.read_parquet(path)
@@ -171,10 +171,10 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
 
     out = Path(path)
     name = out.name.lower()
-    if not name.endswith((".csv", ".csv.gz", ".parquet", ".pq")):
+    if not name.endswith(TABLE_SUFFIXES):
         raise DataSourceError(f"unsupported output file type: {out.name} (use .csv or .parquet)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    if name.endswith((".parquet", ".pq")):
+    if name.endswith(PARQUET_SUFFIXES):
         frame.to_parquet(out, index=False)
     else:
         write_csv(frame, out)

@@ -159,6 +159,11 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+# File types a table is read from and written to (the CLI checks them before loading anything).
+CSV_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz")
+PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
+TABLE_SUFFIXES: tuple[str, ...] = CSV_SUFFIXES + PARQUET_SUFFIXES
+
 # Text that means "no value" on every path (CSV, Parquet, SQL, mapping): read as missing, so the
 # same row gets the same verdict whatever the source format.
 NA_VALUES: tuple[str, ...] = ("", "NULL", "null", "NA", "N/A", "NaN", "nan", "None")

@@ -28,7 +28,7 @@ from models.registry import (
 )
 
 CONTRACT_MODELS: tuple[str, ...] = ("los-long-stay", "los-long-stay-21", "los-nctr")
-# the review tags `training.promotion` writes on every version it registers (same names)
+# the review tags `training.promotion` writes on every version it registers (their one home)
 REVIEW_STATUS_TAG = "gates.status"
 REVIEW_BLOCKING_TAG = "gates.blocking"
 

@@ -24,9 +24,9 @@ from evaluation.finding_words import sentence
 from evaluation.findings import Finding
 from evaluation.gates import GateResult
 from los.errors import ModelNotFoundError
+from models.availability import REVIEW_BLOCKING_TAG as BLOCKING_TAG
+from models.availability import REVIEW_STATUS_TAG as STATUS_TAG
 
-STATUS_TAG = "gates.status"
-BLOCKING_TAG = "gates.blocking"
 FINDINGS_TAG = "gates.findings"
 NOT_CONCLUSIVE_TAG = "gates.not_conclusive"
 METRICS_ARTIFACT = "reports/metrics.json"
