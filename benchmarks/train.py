@@ -72,7 +72,7 @@ def child_product(rows: int, workdir: Path) -> dict[str, Any]:
             "best_iteration": run.bundle.booster.best_iteration,
         }
         masks = {n: prepared.mask(n) for n in ("train", "validation")}
-        from training.targets import label
+        from los.targets import label
 
         y = label(prepared.admissions, run.target, TrainingConfig().targets).to_numpy()
         labels[run.target.name] = {

@@ -202,9 +202,9 @@ def _quantile_split(admissions: pd.DataFrame) -> dict[str, Any]:
 def run_dataset(dataset: Dataset, reference_trials: int, seed: int) -> list[dict[str, Any]]:
     """Default, ours and reference for every target of one dataset (rows for the table)."""
     from los.config import TrainingConfig
+    from los.targets import label, targets_from_config, untrainable
     from training.prepare import prepare
     from training.split import class_counts
-    from training.targets import label, targets_from_config, untrainable
     from training.tune import tune_booster
 
     admissions, truth = dataset.load()

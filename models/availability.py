@@ -34,7 +34,7 @@ REVIEW_BLOCKING_TAG = "gates.blocking"
 
 
 def target_name(registered: str) -> str:
-    """`los-long-stay-21` -> `long_stay_21` (the inverse of `training.targets.Target`)."""
+    """`los-long-stay-21` -> `long_stay_21` (the inverse of `los.targets.Target`)."""
     return registered.removeprefix("los-").replace("-", "_")
 
 

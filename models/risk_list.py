@@ -352,7 +352,7 @@ def write_risk_list(result: RiskList, path: str | Path) -> Path:
     elif suffix == ".json":
         out.write_text(json.dumps(result.to_dict(), indent=2))
     else:
-        from models.templates.render import render_risk_list
+        from models.list_render import render_risk_list
 
         out.write_text(render_risk_list(result), encoding="utf-8")
     return out

@@ -25,10 +25,10 @@ from evaluation.findings import measures, verdicts
 from evaluation.groups import TITLES
 from los.config import TrainingConfig
 from los.errors import ConfigError
+from los.targets import targets_from_config
 from models.bundle import ModelBundle
 from models.group_recalibration import GroupRecalibrator
 from training.calibrate import choose_threshold
-from training.targets import targets_from_config
 
 SCORING_NOTICE = (
     "uses ethnicity at scoring time: a change of policy that your trust's IG and clinical "

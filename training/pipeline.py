@@ -13,13 +13,13 @@ from evaluation.evaluate import TargetEvaluation, evaluate_target
 from evaluation.gates import GateResult, all_passed, gate_evaluation
 from los.config import TrainingConfig
 from los.errors import DataQualityError
+from los.targets import Target, label, targets_from_config, untrainable
 from models.bundle import ModelBundle
 from models.calibration import calibrate
 from training.calibrate import choose_threshold, fit_calibrator, high_band_cut
 from training.mitigation import check_targets, fit_group_recalibration
 from training.prepare import PreparedData, prepare
 from training.split import class_counts
-from training.targets import Target, label, targets_from_config, untrainable
 from training.tune import SearchResult, tune_booster
 
 log = logging.getLogger(__name__)

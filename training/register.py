@@ -39,12 +39,12 @@ from evaluation.report import ReportContext, write_reports
 from los.config import Settings, TrainingConfig
 from los.errors import ConfigError, ModelNotFoundError
 from los.schema import LABEL_COLUMNS
+from los.targets import Target
 from models import registry
 from models.bundle import BOOSTER_FILE, BUNDLE_FILE, ModelBundle
 from models.explain import global_explanation
 from training.pipeline import Progress, SkippedTarget, TargetRun, TrainingResult, train_all
 from training.promotion import Review, review
-from training.targets import Target
 
 log = logging.getLogger(__name__)
 

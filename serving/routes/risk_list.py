@@ -10,8 +10,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from models.list_render import render_risk_list
 from models.risk_list import RiskList, build_risk_list
-from models.templates.render import render_risk_list
 from serving.batcher import rows_to_columns, with_request_history
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.errors import TooLargeError

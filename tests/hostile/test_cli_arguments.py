@@ -23,7 +23,7 @@ HEAVY = ("pandas", "mlflow", "lightgbm", "sqlalchemy", "uvicorn")
 # Run the CLI as `los` does, then report the heavy modules it imported (on stdout, last line).
 PROBE = (
     "import sys\n"
-    "from los.cli import app\n"
+    "from cli.app import app\n"
     "try:\n"
     "    app(prog_name='los')\n"
     "finally:\n"
@@ -178,7 +178,7 @@ def test_a_product_error_with_brackets_stays_one_line(workspace: Path) -> None:
 def test_help_documents_the_checks() -> None:
     from typer.testing import CliRunner
 
-    from los.cli import app
+    from cli.app import app
 
     runner = CliRunner()
     risk_list = runner.invoke(app, ["risk-list", "--help"], terminal_width=200).output

@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from cli.app import app
 from features.export import csv_text
 from features.load import load_admissions, write_frame
-from los.cli import app
 from tests.conftest import TrainedRegistry
 from tests.factories import admission, frame
 from tests.integration.test_service_server import Server, json_rows, server_env, start_server

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli.app import app
 from features.load import load_admissions
-from los.cli import app
 from los.errors import UnknownSiteError
 from los.schema import LABEL_COLUMNS
 from models.registry import connect, load_models

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from los.cli import app
+from cli.app import app
 from tests.conftest import TrainedRegistry
 from tests.held_registry import forget_artifact_stores, private_copy, run_artifact
 

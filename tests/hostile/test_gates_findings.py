@@ -31,11 +31,11 @@ from evaluation.metrics import overall_metrics
 from evaluation.report import ReportContext, findings, render_report, report_view
 from los.config import GatesConfig, Settings, TrainingConfig
 from los.errors import DataQualityError, ModelNotFoundError
+from los.targets import Target, targets_from_config, untrainable
 from tests.conftest import fast_config
 from training.pipeline import fit_target, train_all
 from training.prepare import prepare
 from training.promotion import STATUS_TAG, review, version_review
-from training.targets import Target, targets_from_config, untrainable
 
 PLANTED = "Black or Black British, Core20"
 ONLY_ETHNIC_GROUP = GatesConfig(fairness_attributes=["ethnic_group"])
@@ -371,7 +371,7 @@ def capped_run(tmp_path_factory: pytest.TempPathFactory, generated_8k: pd.DataFr
         "MLFLOW_TRACKING_URI": settings.tracking_uri,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "los", "train", "--data", str(data), "--config", str(config_path)],
+        [sys.executable, "-m", "cli", "train", "--data", str(data), "--config", str(config_path)],
         capture_output=True, text=True, env=env, timeout=900,
     )  # fmt: skip
     return CliRun(done, data_dir, settings)

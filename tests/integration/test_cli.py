@@ -11,7 +11,7 @@ import pandas as pd
 
 from tests.conftest import TrainedRegistry
 
-LOS = [sys.executable, "-m", "los"]
+LOS = [sys.executable, "-m", "cli"]
 
 
 def los(

@@ -21,10 +21,10 @@ from evaluation.gates import gate_evaluation
 from evaluation.report import findings
 from features.generate import generate_admissions
 from los.config import TrainingConfig
+from los.targets import label, targets_from_config
 from tests.conftest import fast_config
 from training.pipeline import fit_target
 from training.prepare import prepare
-from training.targets import label, targets_from_config
 
 PLANTED = "Black or Black British, Core20"
 

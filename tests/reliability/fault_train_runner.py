@@ -2,7 +2,7 @@
 
 Each `los train` process would spend most of its time importing (mlflow, lightgbm, pandas,
 matplotlib: ~5-10 s on a busy 2-core machine). This script imports them once, then for every request
-forks a child that runs the real `los train` command line (`los.cli.app`) with its own
+forks a child that runs the real `los train` command line (`cli.app.app`) with its own
 environment (e.g. `LOS_FAULT_KILL_AT`) and its output in a log file; the child may be killed by
 SIGKILL, exactly as `los train` would be. The parent never trains or touches MLflow, so no
 thread or OpenMP pool exists when it forks.
@@ -30,7 +30,7 @@ def _child(request: dict[str, Any]) -> None:
         fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
-        from los.cli import app
+        from cli.app import app
 
         try:
             app(args=request["args"], prog_name="los")
@@ -54,9 +54,9 @@ def main() -> None:
     import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
     from mlflow.utils import requirements_utils
 
+    import cli.app  # noqa: F401
     import evaluation.report  # noqa: F401
     import features.load  # noqa: F401
-    import los.cli  # noqa: F401
     import models.pyfunc  # noqa: F401
     import training.register  # noqa: F401
 

@@ -16,6 +16,7 @@ from features.encoder import FeatureEncoder
 from features.groups import group_keys
 from los.config import MitigationConfig, TrainingConfig
 from los.errors import ConfigError
+from los.targets import targets_from_config
 from models.bundle import ModelBundle
 from models.calibration import PlattCalibrator, calibrate
 from models.group_recalibration import GroupRecalibrator
@@ -28,7 +29,6 @@ from training.mitigation import (
 )
 from training.pipeline import fit_target
 from training.prepare import prepare
-from training.targets import targets_from_config
 
 ATTR = "ethnicity_deprivation"
 PLANTED = "Black or Black British, Core20"

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from los.config import SplitConfig, TargetsConfig
+from los.targets import Target, label, targets_from_config
 from tests.factories import admission, frame
 from training.split import assign_periods, split_boundaries
-from training.targets import Target, label, targets_from_config
 
 T = pd.Timestamp
 

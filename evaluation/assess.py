@@ -13,10 +13,10 @@ from evaluation.evaluate import TargetEvaluation, evaluate_target
 from evaluation.gates import gate_evaluation
 from evaluation.report import ReportContext, write_reports
 from los.config import TrainingConfig
+from los.targets import label, targets_from_config
 from models.explain import GlobalExplanation, global_explanation, sample_rows
 from models.registry import LoadedModel
 from models.scorer import Scorer
-from training.targets import label, targets_from_config
 
 
 @dataclass(frozen=True)

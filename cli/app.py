@@ -1,7 +1,7 @@
 """The `los` command: one typer command per contract verb (CONTRACT §3).
 
-Every failure is one line on stderr and a non-zero exit (`los.console`). Arguments are checked by
-click while parsing (`los.params`), before any registry or data load: a typo fails at once.
+Every failure is one line on stderr and a non-zero exit (`cli.console`). Arguments are checked by
+click while parsing (`cli.params`), before any registry or data load: a typo fails at once.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from los import params
-from los.console import OneLineErrors, console, out, progress, progress_bar, reporting_errors
+from cli import params
+from cli.console import OneLineErrors, console, out, progress, progress_bar, reporting_errors
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -215,8 +215,8 @@ def evaluate(
     """Write metrics.json and report.html for every target."""
     with reporting_errors():
         _check_source(data, query)
+        from evaluation.assess import evaluate_models
         from los.config import TrainingConfig
-        from training.assess import evaluate_models
 
         cfg = TrainingConfig.from_file(config)
         settings, models, _ = _registered(model)
