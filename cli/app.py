@@ -2,6 +2,10 @@
 
 Every failure is one line on stderr and a non-zero exit (`cli.console`). Arguments are checked by
 click while parsing (`cli.params`), before any registry or data load: a typo fails at once.
+
+The product's packages are imported inside the command that uses them, on purpose: they pull in
+pandas, LightGBM, SHAP and MLflow (about 3 s on 2 cores, against 0.3 s for this module), and
+`los --help` or a mistyped option should answer at once. Nothing else imports this package.
 """
 
 from __future__ import annotations
@@ -35,15 +39,24 @@ DataOpt = Annotated[
         help="CSV/Parquet file (must exist) or SQLAlchemy URL (?table=... or --query)",
     ),
 ]
-QueryOpt = Annotated[str | None, typer.Option("--query", help="SQL query, for a URL source")]
+QueryOpt = Annotated[
+    str | None, typer.Option("--query", metavar="SQL", help="SQL query, for a URL source")
+]
 MappingOpt = Annotated[
     Path | None,
     typer.Option(
-        "--mapping", exists=True, dir_okay=False, help="YAML column/code mapping for the source"
+        "--mapping",
+        exists=True,
+        dir_okay=False,
+        metavar="FILE",
+        help="YAML column/code mapping for the source",
     ),
 ]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", exists=True, dir_okay=False, help="training config YAML")
+    Path | None,
+    typer.Option(
+        "--config", exists=True, dir_okay=False, metavar="FILE", help="training config YAML"
+    ),
 ]
 _TABLE_OUT = params.output_file(*params.TABLE_SUFFIXES)
 _TABLE_HELP = "output file, .csv or .parquet by extension (its folder is created)"
@@ -122,7 +135,14 @@ def _load(data: str, query: str | None, mapping: Path | None, quarantine: Path |
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def main(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="log stages and timings to stderr (never patient data)"
+        ),
+    ] = False,
+) -> None:
     """Set up logging (counts and timings only; no patient data is ever logged)."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -135,8 +155,12 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 
 @app.command()
 def generate(
-    rows: Annotated[int, typer.Option("--rows", min=1, help="number of spells")] = 200_000,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="random seed")] = 42,
+    rows: Annotated[
+        int, typer.Option("--rows", min=1, metavar="N", help="number of spells")
+    ] = 200_000,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, metavar="N", help="random seed (same seed, same data)")
+    ] = 42,
     out_path: Annotated[
         Path, typer.Option("--out", parser=_TABLE_OUT, metavar="PATH", help=_TABLE_HELP)
     ] = Path("data/admissions.parquet"),
@@ -204,7 +228,9 @@ def evaluate(
         Path,
         typer.Option("--out", parser=params.output_folder, metavar="DIR", help="report directory"),
     ],
-    model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
+    model: Annotated[
+        str, typer.Option("--model", metavar="ALIAS|VERSION", help="alias or version")
+    ] = "champion",
     config: ConfigOpt = None,
     query: QueryOpt = None,
     mapping: MappingOpt = None,
@@ -237,7 +263,9 @@ def score(
     out_path: Annotated[
         Path, typer.Option("--out", parser=_TABLE_OUT, metavar="PATH", help=_TABLE_HELP)
     ],
-    model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
+    model: Annotated[
+        str, typer.Option("--model", metavar="ALIAS|VERSION", help="alias or version")
+    ] = "champion",
     query: QueryOpt = None,
     mapping: MappingOpt = None,
     reasons: Annotated[
@@ -264,7 +292,12 @@ def score(
                       extra=loader_columns(scorer.extra_inputs))  # fmt: skip
         progress(f"scoring {len(frame):,} spells (reasons: {reasons.value})")
         with progress_bar(len(frame), "scoring") as advance:
-            table = scorer.score_table(frame, reasons_for=reasons.value, progress=advance)
+            # chunks small enough for the bar to move every second or two (exact reasons for
+            # every row run at about 1,000 rows/s on 2 cores); a score never depends on them
+            chunk = 2_000 if reasons is ReasonsFor.all else 20_000
+            table = scorer.score_table(
+                frame, reasons_for=reasons.value, progress=advance, chunk_rows=chunk
+            )
         write_frame(table, out_path)
         out.print(f"wrote {len(table):,} scores to {out_path}")
 
@@ -291,10 +324,12 @@ def risk_list(
         ),
     ] = None,
     site: Annotated[
-        str | None, typer.Option("--site", help="only this site (must be in the data)")
+        str | None,
+        typer.Option("--site", metavar="CODE", help="only this site (must be in the data)"),
     ] = None,
     capacity: Annotated[
-        int | None, typer.Option("--capacity", min=0, help="patients the team can review")
+        int | None,
+        typer.Option("--capacity", min=0, metavar="N", help="patients the team can review"),
     ] = None,
     history: Annotated[
         str | None,
@@ -331,10 +366,14 @@ def risk_list(
 
 @app.command()
 def promote(
-    model: Annotated[str, typer.Option("--model", help="registered model name, e.g. los-nctr")],
-    version: Annotated[str, typer.Option("--version", help="the version number to decide on")],
-    by: Annotated[str, typer.Option("--by", help="who decides (name and role)")],
-    reason: Annotated[str, typer.Option("--reason", help="why, in words")],
+    model: Annotated[
+        str, typer.Option("--model", metavar="NAME", help="registered model name, e.g. los-nctr")
+    ],
+    version: Annotated[
+        str, typer.Option("--version", metavar="N", help="the version number to decide on")
+    ],
+    by: Annotated[str, typer.Option("--by", metavar="WHO", help="who decides (name and role)")],
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="why, in words")],
     accept_findings: Annotated[
         bool,
         typer.Option(
@@ -370,12 +409,22 @@ def promote(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", metavar="HOST", help="address to listen on")
+    ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on")
+        int, typer.Option("--port", min=1, max=65535, metavar="PORT", help="TCP port to listen on")
     ] = 8000,
 ) -> None:
-    """Run the HTTP scoring service."""
+    """Run the HTTP scoring service (CONTRACT §4); the champions are followed while it runs.
+
+    Environment: LOS_API_KEYS (comma-separated keys, 16+ characters each, sent as X-API-Key) or
+    LOS_ALLOW_NO_KEYS=1 to run without keys (refused when neither is set); LOS_DATA_DIR (default
+    data/) and MLFLOW_TRACKING_URI (default: SQLite in LOS_DATA_DIR) locate the registry;
+    LOS_HISTORY_SOURCE (earlier spells for history counts); LOS_POLL_SECONDS (how often the
+    champion alias is checked, default 30); LOS_MAX_BATCH (rows per batch request, default 1000);
+    LOS_AUDIT_URL (SQLAlchemy URL of the audit log; default SQLite in LOS_DATA_DIR).
+    """
     with reporting_errors():
         import uvicorn
 

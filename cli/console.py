@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.text import Text
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from los.errors import LosError
 
@@ -62,8 +62,28 @@ def reporting_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+def _plain_flags(params: list[Any]) -> list[Any]:
+    """Flags shown without a type: typer's help prints `<bool>` beside `--verbose` as if the flag
+    took a value. A blank metavar leaves the type column empty; a flag's errors name it by its
+    option string, so nothing else reads the metavar."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
 class OneLineErrors(TyperGroup):
-    """Usage errors as one line on stderr (click would print a usage block or a boxed panel)."""
+    """Usage errors as one line on stderr (click would print a usage block or a boxed panel);
+    flags in `--help` without a value type."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_flags(command.get_params(ctx))
+        return command
 
     def main(  # type: ignore[override]
         self,
