@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import Columns, is_missing, map_unique, n_rows
+from los.schema import ETHNIC_CATEGORY_LABELS
 
 ATTRIBUTES: tuple[str, ...] = (
     "ethnic_group",
@@ -38,16 +39,6 @@ ETHNIC_GROUP_OF: dict[str, str] = {
     "Z": "Not stated",
     "99": NOT_KNOWN,
 }
-ETHNIC_CATEGORY_LABELS: dict[str, str] = {
-    "A": "White: British", "B": "White: Irish", "C": "White: any other White background",
-    "D": "Mixed: White and Black Caribbean", "E": "Mixed: White and Black African",
-    "F": "Mixed: White and Asian", "G": "Mixed: any other mixed background",
-    "H": "Asian or Asian British: Indian", "J": "Asian or Asian British: Pakistani",
-    "K": "Asian or Asian British: Bangladeshi", "L": "Asian or Asian British: any other Asian",
-    "M": "Black or Black British: Caribbean", "N": "Black or Black British: African",
-    "P": "Black or Black British: any other Black", "R": "Other: Chinese",
-    "S": "Other: any other ethnic group", "Z": "Not stated", "99": NOT_KNOWN,
-}  # fmt: skip
 SEX_LABELS: dict[str, str] = {"1": "Male", "2": "Female", "9": "Indeterminate", "0": NOT_KNOWN}
 AGE_BANDS: tuple[tuple[float, str], ...] = (
     (18, "0-17"),

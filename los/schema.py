@@ -7,10 +7,20 @@ from typing import Literal
 
 Kind = Literal["str", "int", "float", "datetime"]
 
+# The NHS ethnic categories (NHS Data Dictionary "Ethnic Category"), each with its name as
+# reports, reasons and lists show it: the one table of them.
+ETHNIC_CATEGORY_LABELS: dict[str, str] = {
+    "A": "White: British", "B": "White: Irish", "C": "White: any other White background",
+    "D": "Mixed: White and Black Caribbean", "E": "Mixed: White and Black African",
+    "F": "Mixed: White and Asian", "G": "Mixed: any other mixed background",
+    "H": "Asian or Asian British: Indian", "J": "Asian or Asian British: Pakistani",
+    "K": "Asian or Asian British: Bangladeshi", "L": "Asian or Asian British: any other Asian",
+    "M": "Black or Black British: Caribbean", "N": "Black or Black British: African",
+    "P": "Black or Black British: any other Black", "R": "Other: Chinese",
+    "S": "Other: any other ethnic group", "Z": "Not stated", "99": "Not known",
+}  # fmt: skip
+ETHNIC_CODES: tuple[str, ...] = tuple(ETHNIC_CATEGORY_LABELS)
 # fmt: off
-ETHNIC_CODES: tuple[str, ...] = (
-    "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99",
-)
 SEX_CODES: tuple[str, ...] = ("0", "1", "2", "9")
 ADMISSION_METHOD_CODES: tuple[str, ...] = (
     "11", "12", "13",                                                 # elective

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from los.schema import ETHNIC_CATEGORY_LABELS
+
 SPECIALTIES: dict[str, str] = {
     "100": "general surgery", "101": "urology", "110": "trauma and orthopaedics",
     "120": "ENT", "130": "ophthalmology", "150": "neurosurgery", "160": "plastic surgery",
@@ -81,14 +83,6 @@ MONTHS = (
 )
 
 
-ETHNIC_CATEGORIES: dict[str, str] = {
-    "A": "White British", "B": "White Irish", "C": "any other White background",
-    "D": "Mixed White and Black Caribbean", "E": "Mixed White and Black African",
-    "F": "Mixed White and Asian", "G": "any other mixed background", "H": "Indian",
-    "J": "Pakistani", "K": "Bangladeshi", "L": "any other Asian background",
-    "M": "Black Caribbean", "N": "Black African", "P": "any other Black background",
-    "R": "Chinese", "S": "any other ethnic group", "Z": "not stated", "99": "not known",
-}  # fmt: skip
 # Readable names of model columns (for charts) and of admissions-table fields (for summaries).
 FEATURE_LABELS: dict[str, str] = {
     "age": "Age", "imd_decile": "IMD decile (1 = most deprived)",
@@ -258,7 +252,7 @@ def describe_field(field: str, row: dict[str, Any]) -> tuple[str, Any]:
     if field == "ethnic_category":
         if _missing(v):
             return "Ethnicity not recorded", None
-        return f"Ethnicity: {ETHNIC_CATEGORIES.get(str(v), f'code {v}')}", v
+        return f"Ethnicity: {ETHNIC_CATEGORY_LABELS.get(str(v), f'code {v}')}", v
     if _missing(v):
         return f"{field_label(field)} not recorded", None
     shown = round(float(v), 2) if isinstance(v, float | np.floating) else v
@@ -272,7 +266,7 @@ def level_label(column: str, level: str) -> str:
         "specialty": SPECIALTIES,
         "admission_method": ADMISSION_METHODS,
         "admission_source": ADMISSION_SOURCES,
-        "ethnic_category": ETHNIC_CATEGORIES,
+        "ethnic_category": ETHNIC_CATEGORY_LABELS,
     }
     if column == "diagnosis_chapter":
         return f"{level}: {ICD10_CHAPTERS.get(level, level)}"

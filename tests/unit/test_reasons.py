@@ -93,7 +93,7 @@ def test_every_field_reads_well_typical_missing_and_with_history() -> None:
         ("primary_diagnosis", "Diagnosis at admission: respiratory conditions",
          "No diagnosis recorded at admission"),
         ("sex", "Sex: female", "Sex not known"),
-        ("ethnic_category", "Ethnicity: White British", "Ethnicity not recorded"),
+        ("ethnic_category", "Ethnicity: White: British", "Ethnicity not recorded"),
         ("prior_admissions_365d", "No hospital admissions in the last year", None),
         ("prior_emergency_admissions_365d", "No emergency admissions in the last year", None),
         ("prior_bed_days_365d", "No days in hospital in the last year", None),
