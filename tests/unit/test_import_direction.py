@@ -54,7 +54,9 @@ def test_no_import_points_back(package: str) -> None:
 
 def test_the_checker_sees_a_back_arrow(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
-    source.write_text("import os\nfrom serving.app import create_app\n\ndef f():\n    import cli.app\n")
+    source.write_text(
+        "import os\nfrom serving.app import create_app\n\ndef f():\n    import cli.app\n"
+    )
     assert imported_packages(source) == [(2, "serving.app"), (5, "cli.app")]
 
 
