@@ -186,8 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.worker.stop()
             services.audit.stop()
 
-    # `/docs` and `/redoc` load Swagger UI and ReDoc from files inside the package (fastapi-offline),
-    # not from a CDN: a hospital network often cannot reach one. No key needed, as `/openapi.json`.
+    # `/docs` and `/redoc` load Swagger UI and ReDoc from files shipped in fastapi-offline, not
+    # from a CDN: a hospital network often cannot reach one. No key needed, as `/openapi.json`.
     app = FastAPIOffline(
         title="los-nwl scoring service",
         summary="Long-stay and NCTR risk at admission, with reasons, for NHS discharge teams.",
