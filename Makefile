@@ -11,7 +11,7 @@ ROWS ?= 200000
 SEED ?= 42
 export UV_PYTHON := python3.11
 
-.PHONY: help install train test lint audit licences licences-update typecheck format bench serve system-deps clean
+.PHONY: help install train test lint audit licences licences-update typecheck format bench serve ui system-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,7 @@ lint: install ## ruff lint and format check
 # answers "not found" for every version), a one-package probe says so and `make audit` fails;
 # AUDIT_UNAVAILABLE=warn turns that one case into a loud notice (.ci/run uses it, so that the
 # missing API does not fail every run). Vulnerabilities found fail the target either way.
+# The MLflow UI's own lock (`make ui`) is audited too.
 # Accepted vulnerabilities, one `--ignore-vuln ID` each with its reason: none so far.
 AUDIT_IGNORE :=
 AUDIT_UNAVAILABLE ?= fail
@@ -65,6 +66,8 @@ audit: install ## Known vulnerabilities in the locked dependencies (pip-audit, P
 	fi; \
 	set -o pipefail; \
 	$(UV) export --frozen --format requirements-txt --no-hashes --no-emit-project --quiet \
+	  | $(PIP_AUDIT) $(AUDIT_IGNORE) && \
+	$(UV) export --frozen --project $(UI_PROJECT) --format requirements-txt --no-hashes --quiet \
 	  | $(PIP_AUDIT) $(AUDIT_IGNORE)
 
 licences: install ## Licences of the locked dependencies: fails on an unreviewed copyleft or unknown one
@@ -85,6 +88,23 @@ bench: install ## Benchmarks (training, scoring, service); prints tables, writes
 
 serve: install ## Run the HTTP service on 127.0.0.1:8000 (needs LOS_API_KEYS, or LOS_ALLOW_NO_KEYS=1 to run open)
 	LOS_DATA_DIR=$(DATA_DIR) $(UV) run los serve
+
+# The MLflow UI runs from an environment of its own (scripts/mlflow-ui/.venv, pinned by
+# scripts/mlflow-ui/uv.lock), never from .venv: the UI's web files and server ship only in the full
+# `mlflow`, which needs pyarrow<26 while the project pins 26.0.1, so one lock cannot hold both; and
+# outside .venv, `make install`'s exact `uv sync` (it removes every package the lock's default groups
+# do not list) can never uninstall it, nor remove files that `mlflow` and `mlflow-skinny` share.
+# The registry is the one `make train` writes: MLFLOW_TRACKING_URI if set, else the SQLite file in
+# DATA_DIR (los.config.Settings.tracking_uri; tests/unit/test_make_ui.py holds the two together).
+# One worker: a viewer for one person (mlflow's default of 4 takes minutes to start on 2 cores).
+UI_PROJECT := scripts/mlflow-ui
+UI_PORT ?= 5000
+REGISTRY_URI = $(or $(MLFLOW_TRACKING_URI),sqlite:///$(abspath $(DATA_DIR))/mlflow.db)
+
+ui: | $(UV) ## The MLflow UI over the project's registry on 127.0.0.1 (port UI_PORT, default 5000)
+	$(UV) sync --frozen --project $(UI_PROJECT)
+	$(UV) run --frozen --no-sync --project $(UI_PROJECT) mlflow ui --host 127.0.0.1 \
+	  --port $(UI_PORT) --workers 1 --backend-store-uri '$(REGISTRY_URI)'
 
 clean: ## Remove generated data, registry and caches
 	rm -rf $(DATA_DIR) .tools .pytest_cache .ruff_cache .mypy_cache

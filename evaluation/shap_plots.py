@@ -4,7 +4,8 @@ Values are LightGBM tree SHAP contributions of a sample of test-period spells (`
 calibrated log-odds). The beeswarm (some 24,000 dots) is a matplotlib PNG: drawn on the Agg canvas
 with the object API (no pyplot state, nothing at import time) and a fixed layout computed once from
 the label widths, since constrained layout re-measured every text on every draw. The bar and
-dependence charts are SVG (`evaluation.svg`).
+dependence charts are SVG (`evaluation.svg`). Every chart labels both axes; a numeric feature's
+axis reads its display name with its unit (`models.vocabulary.feature_axis_label`: "Age (years)").
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from matplotlib.figure import Figure
 from evaluation import svg
 from evaluation.svg import ACCENT, DPI, INK, MUTED, PT, RIGHT, WARN
 from models.explain import GlobalExplanation
-from models.vocabulary import feature_label, field_label, level_label
+from models.vocabulary import feature_axis_label, feature_label, field_label, level_label
 
 SHAP_CMAP = LinearSegmentedColormap.from_list("shap", ["#008bfb", "#8a4fd6", "#ff0051"])
 
@@ -51,6 +52,11 @@ def _swarm_offsets(x: np.ndarray, width: float = 0.38, bins: int = 80) -> np.nda
 def shap_summary_plot(expl: GlobalExplanation, top: int = 12) -> str:
     """Beeswarm: each dot a spell, x its SHAP value, colour its feature value (low blue, high
     red; categories and missing values grey)."""
+    return to_data_uri(shap_summary_figure(expl, top))
+
+
+def shap_summary_figure(expl: GlobalExplanation, top: int = 12) -> Figure:
+    """The beeswarm of `shap_summary_plot` as a matplotlib figure."""
     features = expl.top_features(top)
     labels = [feature_label(f) for f in features]
     fig = Figure(figsize=(6.6, 0.9 + 0.34 * len(features)), dpi=DPI)
@@ -73,12 +79,13 @@ def shap_summary_plot(expl: GlobalExplanation, top: int = 12) -> str:
     # an explicit title height skips matplotlib's search for ticks above the axes on every draw
     ax.set_title("SHAP summary", loc="left", fontsize=10, color=INK, fontweight="bold", y=1.0)
     ax.set_xlabel("SHAP value: effect on log-odds of risk (right raises it)", color=INK)
+    ax.set_ylabel("Input (feature)", color=INK)
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="x", alpha=0.25, linewidth=0.6)
     ax.tick_params(colors=INK, labelsize=8)
     ax.locator_params(axis="x", nbins=6)
-    _colour_bar_layout(fig, ax, svg.y_label_space(labels, axis_label=False))
-    return to_data_uri(fig)
+    _colour_bar_layout(fig, ax, svg.y_label_space(labels, axis_label=True))
+    return fig
 
 
 def _colour_bar_layout(fig: Figure, ax: Axes, left: float) -> None:
@@ -102,7 +109,7 @@ def field_importance_plot(expl: GlobalExplanation, top: int = 12) -> str:
     labels = [field_label(f) for f, _ in items]
     values = [v for _, v in items]
     chart = svg.Chart(3.7 * DPI, (0.9 + 0.34 * len(items)) * DPI)
-    left = svg.y_label_space(labels, axis_label=False)
+    left = svg.y_label_space(labels, axis_label=True)
     n = len(items)
     panel = chart.panel(
         (left, svg.TITLE_SPACE, chart.width - left - RIGHT - 6,
@@ -111,8 +118,8 @@ def field_importance_plot(expl: GlobalExplanation, top: int = 12) -> str:
         (n - 0.5 + 0.05 * n, -0.5 - 0.05 * n),
     )  # fmt: skip
     panel.rects([0] * n, values, [i - 0.4 for i in range(n)], [i + 0.4 for i in range(n)], ACCENT)
-    chart.axes(panel, "Impact by field", "Mean |SHAP| (log-odds)", yticks=range(n),
-               ylabels=labels, ygrid=False, xbins=4)  # fmt: skip
+    chart.axes(panel, "Impact by field", "Mean |SHAP| (log-odds)", "Admissions field",
+               yticks=range(n), ylabels=labels, ygrid=False, xbins=4)  # fmt: skip
     return chart.to_data_uri()
 
 
@@ -147,7 +154,7 @@ def _category_boxes(chart: svg.Chart, cell: Box, expl: GlobalExplanation, featur
     names += ["missing / rare"] if missing.any() else []
     short = [n if len(n) <= 36 else n[:35].rstrip() + "…" for n in names]
     stats = np.array([_box_stats(d) for d in data]).reshape(-1, 5)
-    box = _inner(cell, svg.y_label_space(short, axis_label=False, size=svg.NOTE_FONT))
+    box = _inner(cell, svg.y_label_space(short, axis_label=True, size=svg.NOTE_FONT))
     panel = chart.panel(box, svg.padded(stats.ravel()), (0.5, len(data) + 0.5))
     pos = np.arange(1, len(data) + 1, dtype=float)
     for lo, hi in ((0, 1), (3, 4)):  # whiskers
@@ -156,8 +163,8 @@ def _category_boxes(chart: svg.Chart, cell: Box, expl: GlobalExplanation, featur
         panel.segments(stats[:, col], pos - 0.15, stats[:, col], pos + 0.15, INK, 1 * PT)
     panel.rects(stats[:, 1], stats[:, 3], pos - 0.3, pos + 0.3, "#ffffff", edge=INK)
     panel.segments(stats[:, 2], pos - 0.3, stats[:, 2], pos + 0.3, "#ff7f0e", 1.5 * PT)
-    chart.axes(panel, feature_label(feature), "SHAP value (log-odds)", yticks=pos, ylabels=short,
-               ysize=svg.NOTE_FONT)  # fmt: skip
+    chart.axes(panel, feature_label(feature), "SHAP value (log-odds)", feature_label(feature),
+               yticks=pos, ylabels=short, ysize=svg.NOTE_FONT)  # fmt: skip
 
 
 def _value_scatter(chart: svg.Chart, cell: Box, expl: GlobalExplanation, feature: str) -> None:
@@ -177,7 +184,7 @@ def _value_scatter(chart: svg.Chart, cell: Box, expl: GlobalExplanation, feature
     panel.points(x, shap[~missing], ACCENT, 1.4, 0.35)
     if missing.any():
         panel.points(xs[len(x) :], shap[missing], WARN, 1.4, 0.4)
-    chart.axes(panel, feature_label(feature), "Value", "SHAP value (log-odds)")
+    chart.axes(panel, feature_label(feature), feature_axis_label(feature), "SHAP value (log-odds)")
     if missing.any():
         chart.legend(panel, [("missing", "dot", WARN)], size=svg.NOTE_FONT)
 

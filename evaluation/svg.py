@@ -254,7 +254,10 @@ class Chart:
         xbins: int = 6,
         ysize: float = TICK_FONT,
     ) -> None:
-        """Left and bottom spines, ticks, grid, tick labels, axis labels, a left-aligned title."""
+        """Left and bottom spines, ticks, grid, tick labels, axis labels, a left-aligned title.
+
+        The title and axis labels carry `class="title"`, `"x-label"` and `"y-label"`, so a test
+        (or a reader of the SVG) can find them."""
         bottom, right = p.top + p.height, p.left + p.width
         xt = axis_ticks(*p.xlim, p.width, X_SPACING, xbins, across=True)
         yt = (
@@ -282,15 +285,16 @@ class Chart:
             self.text(p.left - TICK_LEN - TICK_PAD, y + ysize * 0.35, s, ysize, anchor="end")
         if title:  # left-aligned on the panel, moved left only if it would leave the canvas
             x = min(p.left, self.width - 4 - text_width(title, LABEL_FONT, bold=True))
-            self.text(x, p.top - 9, title, size=LABEL_FONT, font_weight="bold")
+            self.text(x, p.top - 9, title, LABEL_FONT, font_weight="bold", **{"class": "title"})
         if xlabel:  # centred under the panel, kept inside the canvas
             half = text_width(xlabel, LABEL_FONT) / 2
             x = float(np.clip(p.left + p.width / 2, half + 4, self.width - half - 4))
-            self.text(x, bottom + 40, xlabel, size=LABEL_FONT, anchor="middle")
+            self.text(x, bottom + 40, xlabel, LABEL_FONT, "middle", **{"class": "x-label"})
         if ylabel:
             x = p.left - y_label_space(labels, False, ysize) - 4
             y = p.top + p.height / 2
-            self.text(x, y, ylabel, LABEL_FONT, "middle", transform=f"rotate(-90 {_n(x)} {_n(y)})")
+            turn = f"rotate(-90 {_n(x)} {_n(y)})"
+            self.text(x, y, ylabel, LABEL_FONT, "middle", transform=turn, **{"class": "y-label"})
 
     def note(self, p: Panel, y: float, s: str) -> None:
         """A small muted note at the left of the panel, at data `y` (e.g. a suppressed group)."""

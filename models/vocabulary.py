@@ -97,6 +97,14 @@ FEATURE_LABELS: dict[str, str] = {
     "admission_source": "Admitted from", "specialty": "Specialty", "site": "Hospital site",
     "diagnosis_chapter": "Diagnosis group (ICD-10 chapter)", "ethnic_category": "Ethnicity",
 }  # fmt: skip
+# Units (or scale) of numeric model columns whose name does not already say them: a chart's axis
+# reads "Age (years)". Columns counted in days say so in their names.
+FEATURE_UNITS: dict[str, str] = {
+    "age": "years", "frailty_score": "points", "comorbidity_count": "count",
+    "from_care_home": "1 = yes, 0 = no", "admission_hour": "hour of the day, 0-23",
+    "admission_weekday": "0 = Monday, 6 = Sunday", "admission_month": "1 = January",
+    "prior_admissions_365d": "count", "prior_emergency_admissions_365d": "count",
+}  # fmt: skip
 FIELD_LABELS: dict[str, str] = {
     **FEATURE_LABELS, "admission_datetime": "Time of admission",
     "admission_source": "Where admitted from", "primary_diagnosis": "Diagnosis at admission",
@@ -110,6 +118,12 @@ def _words(name: str) -> str:
 def feature_label(column: str) -> str:
     """A model column in words, for charts."""
     return FEATURE_LABELS.get(column, _words(column))
+
+
+def feature_axis_label(column: str) -> str:
+    """A numeric model column in words with its unit, for a chart axis: "Age (years)"."""
+    unit = FEATURE_UNITS.get(column)
+    return f"{feature_label(column)} ({unit})" if unit else feature_label(column)
 
 
 def field_label(field: str) -> str:

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from los.config import Settings
@@ -185,7 +186,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.worker.stop()
             services.audit.stop()
 
-    app = FastAPI(
+    # `/docs` and `/redoc` load Swagger UI and ReDoc from files shipped in fastapi-offline, not
+    # from a CDN: a hospital network often cannot reach one. No key needed, as `/openapi.json`.
+    app = FastAPIOffline(
         title="los-nwl scoring service",
         summary="Long-stay and NCTR risk at admission, with reasons, for NHS discharge teams.",
         version="0.1.0",
