@@ -41,11 +41,10 @@ def target_words(target: str, description: str | None = None) -> tuple[str, str,
 
 
 def specialty_name(code: str | None) -> str:
-    """A treatment function code in words (e.g. `430` -> `Geriatric medicine`)."""
+    """A treatment function code in the NHS Data Dictionary's words (`430` -> `Elderly Medicine`)."""
     if code is None:
         return "not recorded"
-    name = SPECIALTIES.get(str(code))
-    return name[:1].upper() + name[1:] if name else f"Specialty {code}"
+    return SPECIALTIES.get(str(code)) or f"Treatment function code {code}"
 
 
 def render_risk_list(result: RiskList) -> str:
