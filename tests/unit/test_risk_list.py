@@ -107,9 +107,12 @@ def test_ties_are_broken_by_spell_id() -> None:
     assert [r.flagged for r in result.rows] == [True, False, False]
 
 
-def test_without_capacity_a_model_flag_marks_the_patient(ward_census: pd.DataFrame) -> None:
+def test_without_capacity_the_top_tenth_is_marked(ward_census: pd.DataFrame) -> None:
+    """Issue 15 item 9: not every model-flagged patient (A, B and D here), but the top 10%,
+    rounded up: one of four."""
     result = build_risk_list(GivenScorer(), ward_census)  # type: ignore[arg-type]
-    assert {r.spell_id for r in result.rows if r.flagged} == {"A", "B", "D"}
+    assert {r.spell_id for r in result.rows if r.flagged} == {"D"}
+    assert result.cut.text == "Top 10% by risk (no capacity given)"
 
 
 def test_list_date_days_in_hospital_and_later_admissions(ward_census: pd.DataFrame) -> None:
