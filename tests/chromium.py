@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -42,16 +43,22 @@ class Browser:
     def __init__(self, binary: str, profile: Path, timeout: float = 120.0) -> None:
         to_browser, self._write = os.pipe()
         self._read, from_browser = os.pipe()
-        # the browser reads descriptor 3 and writes 4: the shell puts the pipe's ends there
-        redirect = f'exec "$0" "$@" 3<&{to_browser} 4>&{from_browser}'
+
+        # the browser reads descriptor 3 and writes 4: put the pipe's ends there in the child
+        # (via descriptors above 9 first, so neither end is overwritten by the other's move)
+        def to_3_and_4() -> None:
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser, from_browser)]
+            os.dup2(high[0], 3)
+            os.dup2(high[1], 4)
+
         self.process = subprocess.Popen(
-            ["/bin/sh", "-c", redirect, binary, *FLAGS, f"--user-data-dir={profile}",
-             "--remote-debugging-pipe"],
+            [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            pass_fds=(to_browser, from_browser),
-        )  # fmt: skip
+            close_fds=False,  # 3 and 4 must survive; Python's own descriptors close on exec
+            preexec_fn=to_3_and_4,  # noqa: PLW1509
+        )
         os.close(to_browser)
         os.close(from_browser)
         self.timeout = timeout

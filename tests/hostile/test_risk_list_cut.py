@@ -161,13 +161,15 @@ def test_a_bad_setting_is_refused_naming_it(
 
 def test_the_cut_arithmetic() -> None:
     order = np.array([3, 0, 4, 1, 2, 5])  # rows by risk, highest first
-    wards = ["A", "B", "A", "A", None, "B"]
+    wards = ["A", "B", "A", "A", None, "B"]  # of rows 0-5
     share = ReviewCut()
     assert share.flags(order, wards).tolist() == [False, False, False, True, False, False]
     assert [share.share_count(n) for n in (0, 1, 9, 10, 11, 143)] == [0, 1, 1, 1, 2, 15]
     per_ward = ReviewCut("ward_capacity", 1, source="config")
-    # top of A is row 3, of B row 0, of the unrecorded ward row 2
-    assert np.flatnonzero(per_ward.flags(order, wards)).tolist() == [0, 2, 3]
+    # the top of ward A is row 3, of B row 1, of the unrecorded ward row 4
+    assert np.flatnonzero(per_ward.flags(order, wards)).tolist() == [1, 3, 4]
+    two = ReviewCut("ward_capacity", 2, source="config")
+    assert np.flatnonzero(two.flags(order, wards)).tolist() == [0, 1, 3, 4, 5]
     assert ReviewCut("capacity", 0, source="given").flags(order, wards).sum() == 0
     assert ReviewCut.choose(None).text == DEFAULT_TEXT  # no settings: the built-in default
     with pytest.raises(ValueError, match="zero or more"):

@@ -186,3 +186,15 @@ def test_empty_census_still_writes_every_format(tmp_path: Path) -> None:
     for ext in ("csv", "json", "html"):
         assert write_risk_list(result, tmp_path / f"empty.{ext}").stat().st_size > 0
     assert "No patients in hospital" in (tmp_path / "empty.html").read_text()
+
+
+def test_the_page_footer_cannot_end_the_style_sheet(tmp_path: Path) -> None:
+    """The footer line goes into a CSS string (`@page` margin box): a site named to break out of
+    it stays text."""
+    site = 'X"}</style><script>alert(1)</script>'
+    rows = census(inpatient("A", 0.5, 0.5, site=site))
+    result = build_risk_list(GivenScorer(), rows, site=site)  # type: ignore[arg-type]
+    html = write_risk_list(result, tmp_path / "list.html").read_text()
+    style = html[html.index("<style>") : html.index("</style>")]
+    assert "<script>" not in html and "</style>" not in style
+    assert "\\22 " in style and "\\3c " in style  # the quote and the "<", escaped for CSS
