@@ -57,7 +57,7 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             close_fds=False,  # 3 and 4 must survive; Python's own descriptors close on exec
-            preexec_fn=to_3_and_4,  # noqa: PLW1509
+            preexec_fn=to_3_and_4,
         )
         os.close(to_browser)
         os.close(from_browser)
