@@ -294,7 +294,13 @@ def risk_list(
         str | None, typer.Option("--site", help="only this site (must be in the data)")
     ] = None,
     capacity: Annotated[
-        int | None, typer.Option("--capacity", min=0, help="patients the team can review")
+        int | None,
+        typer.Option(
+            "--capacity",
+            min=0,
+            help="patients the team can review today (default: LOS_REVIEW_CAPACITY_PER_WARD "
+            "per ward, else the top 10%)",
+        ),
     ] = None,
     history: Annotated[
         str | None,

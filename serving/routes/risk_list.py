@@ -41,7 +41,8 @@ async def risk_list(
     services: Services = Depends(get_services),
     models: ModelSet = Depends(current_models),
 ) -> Response:
-    """Patients without a discharge, ranked by combined risk, flagged within `capacity`."""
+    """Patients without a discharge, ranked by combined risk, flagged within `capacity` (else the
+    configured capacity per ward, else the top 10%: `models.review_cut`, as `los risk-list`)."""
     limit = services.settings.los_max_batch
     if len(request.admissions) > limit:
         n = len(request.admissions)
