@@ -329,7 +329,13 @@ def risk_list(
     ] = None,
     capacity: Annotated[
         int | None,
-        typer.Option("--capacity", min=0, metavar="N", help="patients the team can review"),
+        typer.Option(
+            "--capacity",
+            min=0,
+            metavar="N",
+            help="patients the team can review today (default: LOS_REVIEW_CAPACITY_PER_WARD "
+            "per ward, else the top 10%)",
+        ),
     ] = None,
     history: Annotated[
         str | None,
@@ -348,6 +354,7 @@ def risk_list(
         _check_source(data, query)
         if history is not None:
             _check_source(history, None)
+        from models.review_cut import ReviewCut
         from models.risk_list import build_risk_list, write_risk_list
         from models.scorer import Scorer
 
@@ -355,9 +362,11 @@ def risk_list(
         scorer = Scorer(models)
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "census.csv")
         hist = _load(history, None, mapping, None) if history else None
+        cut = ReviewCut.choose(capacity, settings)  # given, else configured, else the top 10%
         result = build_risk_list(scorer, frame, on=on, site=site, capacity=capacity,
-                                 history=hist, unavailable=missing)  # fmt: skip
+                                 history=hist, unavailable=missing, cut=cut)  # fmt: skip
         out.print(result.list_date_text, highlight=False, markup=False, soft_wrap=True)
+        out.print(f"review: {cut.text}", highlight=False, markup=False, soft_wrap=True)
         for note in result.notes:
             out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
         write_risk_list(result, out_path)

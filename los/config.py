@@ -287,6 +287,9 @@ class TrainingConfig(_Strict):
             raise ConfigError(f"config file {p}: {where}: {first['msg']}") from exc
 
 
+DEFAULT_REVIEW_SHARE = 0.10  # the risk list's cut without a capacity: the top decile
+
+
 class Settings(BaseSettings):
     """Runtime settings from the environment.
 
@@ -311,6 +314,19 @@ class Settings(BaseSettings):
     los_poll_seconds: float = 30.0
     los_max_batch: int = 1000
     los_max_body_bytes: int = 2_000_000
+    los_review_capacity_per_ward: int | None = Field(
+        None,
+        ge=0,
+        description="the ward's usual discharge-team capacity: without --capacity the risk list "
+        "marks this many of each ward's highest-risk patients for review (models/review_cut.py)",
+    )
+    los_review_share: float = Field(
+        DEFAULT_REVIEW_SHARE,
+        gt=0,
+        le=1,
+        description="without a capacity given or configured, the risk list marks this top "
+        "share of its patients for review (at least one)",
+    )
 
     def __init__(self, **values: Any) -> None:
         try:

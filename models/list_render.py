@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from models.vocabulary import SPECIALTIES
 
 if TYPE_CHECKING:
+    from markupsafe import Markup
+
     from models.risk_list import RiskList
 
 
@@ -41,11 +43,32 @@ def target_words(target: str, description: str | None = None) -> tuple[str, str,
 
 
 def specialty_name(code: str | None) -> str:
-    """A treatment function code in words (e.g. `430` -> `Geriatric medicine`)."""
+    """A treatment function code in the NHS Data Dictionary's words (430: Elderly Medicine)."""
     if code is None:
         return "not recorded"
-    name = SPECIALTIES.get(str(code))
-    return name[:1].upper() + name[1:] if name else f"Specialty {code}"
+    return SPECIALTIES.get(str(code)) or f"Treatment function code {code}"
+
+
+def page_footer(result: RiskList) -> str:
+    """The line printed at the foot of every page (beside "Page n of N")."""
+    site = f" for site {result.site}" if result.site else ""
+    made = result.generated_at.strftime("%-d %b %Y %H:%M")
+    models = ", ".join(f"{m.name} version {m.version}" for m in result.models.values())
+    return (
+        f"Discharge planning list{site} · {result.list_date.strftime('%-d %B %Y')} · made {made} "
+        f"UTC · models {models or 'none'} · decision support only"
+    )
+
+
+def css_string(text: str) -> Markup:
+    """`text` as a quoted CSS string (for `@page` margin boxes): nothing in it can end the string
+    or the style sheet."""
+    from markupsafe import Markup
+
+    escaped = "".join(
+        ch if ch.isalnum() or ch in " .,:;·–-_+/()'&%" else f"\\{ord(ch):x} " for ch in str(text)
+    )
+    return Markup(f'"{escaped}"')
 
 
 def render_risk_list(result: RiskList) -> str:
@@ -59,10 +82,12 @@ def render_risk_list(result: RiskList) -> str:
         lstrip_blocks=True,
     )
     env.filters["percent"] = lambda p: f"{100 * p:.0f}%"
+    env.filters["css_string"] = css_string
     env.filters["specialty"] = specialty_name
     words = {t: target_words(t, result.descriptions.get(t)) for t in result.targets}
     return env.get_template("risk_list.html.j2").render(
         result=result,
+        page_footer=page_footer(result),
         labels={t: w[0] for t, w in words.items()},
         phrases={t: w[1] for t, w in words.items()},
         expected_labels={t: w[2] for t, w in words.items()},

@@ -5,8 +5,9 @@ and one writes it as CSV, HTML (a printable page for the ward: `models/templates
 the file extension (`write_risk_list`).
 
 Ranking: the combined risk is the mean of the `long_stay` and `nctr` probabilities (of whichever
-of the two are loaded; all targets when neither is). With a capacity K, the top K patients are
-flagged "review today"; without one, a patient is flagged when either ranking model flags them.
+of the two are loaded; all targets when neither is). Who is flagged "review today" is the list's
+`ReviewCut` (`models/review_cut.py`): a capacity given, else a configured capacity per ward, else
+the top 10%; every output states the cut.
 
 Who is on the list and on which date (`models/census.py`) is stated on the list itself: the rule
 that chose the date and how many patients were left off for their dates.
@@ -29,6 +30,7 @@ from los.errors import DataSourceError
 from models.census import census_notes, select_census, site_known
 from models.reasons import Reason, reasons_text
 from models.registry import ModelIdentity
+from models.review_cut import ReviewCut
 from models.scorer import Scorer, TargetScores
 
 RANKING_TARGETS: tuple[str, ...] = ("long_stay", "nctr")
@@ -100,6 +102,7 @@ class RiskList:
     # targets without a model to rank by (`models.availability`): target -> one line, said at
     # the top of every output (JSON `unavailable`, the page's first notice, a CSV column)
     unavailable: dict[str, str] = field(default_factory=dict)
+    cut: ReviewCut = field(default_factory=ReviewCut)  # who is flagged for review, and why
 
     @property
     def list_date_text(self) -> str:
@@ -136,6 +139,7 @@ class RiskList:
             list_date=self.list_date.isoformat(),
             list_date_rule=self.list_date_rule,
             unavailable_targets="; ".join(self.unavailable.values()),
+            review_cut=self.cut.text,
         )
 
     def to_csv(self) -> str:
@@ -152,6 +156,7 @@ class RiskList:
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
             "site": self.site,
             "capacity": self.capacity,
+            "review_cut": self.cut.to_dict(),
             "ranking": {"combined_risk": f"mean of {' and '.join(self.ranking_targets)}"},
             "counts": self.counts,
             "models": {t: m.to_dict() for t, m in self.models.items()},
@@ -208,27 +213,12 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _flags(
-    scores: dict[str, TargetScores],
-    ranking: tuple[str, ...],
-    order: np.ndarray,
-    capacity: int | None,
-) -> np.ndarray:
-    """Top `capacity` by combined risk; without a capacity, flagged by any ranking model."""
-    flagged = np.zeros(len(order), dtype=bool)
-    if capacity is not None:
-        flagged[order[:capacity]] = True
-    elif len(order):
-        flagged = np.any([scores[t].flagged for t in ranking], axis=0)
-    return flagged
-
-
 def _rows(
     census: pd.DataFrame,
     on: date,
     scores: dict[str, TargetScores],
     ranking: tuple[str, ...],
-    capacity: int | None,
+    cut: ReviewCut,
 ) -> list[RiskListRow]:
     n = len(census)
     if n == 0:
@@ -236,10 +226,10 @@ def _rows(
     targets = list(scores)
     combined = np.mean([scores[t].probability for t in ranking], axis=0)
     order = np.lexsort((census["spell_id"].astype(str).to_numpy(), -combined))
-    flagged = _flags(scores, ranking, order, capacity)
     admitted = pd.to_datetime(census["admission_datetime"])
     days = (pd.Timestamp(on) - admitted.dt.normalize()).dt.days.clip(lower=0).to_numpy()
     ward = census["ward"] if "ward" in census else pd.Series(None, index=census.index)
+    flagged = cut.flags(order, [_text(w) for w in ward])
     specialty = (
         census["specialty"] if "specialty" in census else pd.Series(None, index=census.index)
     )
@@ -281,6 +271,7 @@ def build_risk_list(
     unknown_site_is_error: bool = True,
     today: date | None = None,
     unavailable: dict[str, str] | None = None,
+    cut: ReviewCut | None = None,
 ) -> RiskList:
     """Rank the current inpatients of `frame` (rows without a discharge) on the list date.
 
@@ -292,9 +283,11 @@ def build_risk_list(
     the census rows' own history columns when present, else from `history`, else from the
     discharged spells of `frame` itself. `unavailable` names the targets without a champion
     (target -> one line, `models.availability`): the list ranks by the others and says so.
+    `cut` says who is flagged for review (default: `ReviewCut.choose(capacity)`, the given
+    capacity or else the top 10%); callers with runtime settings pass
+    `ReviewCut.choose(capacity, settings)` so a configured capacity per ward applies.
     """
-    if capacity is not None and capacity < 0:
-        raise ValueError("capacity must be zero or more")
+    cut = cut or ReviewCut.choose(capacity)
     known = site_known(frame, site, strict=unknown_site_is_error)
     chosen = on is None
     census, on, rule, counts = select_census(frame, on, site, today or datetime.now(UTC).date())
@@ -304,13 +297,13 @@ def build_risk_list(
     scores = scorer.score(census, history=history, reasons=True, top_k=3) if len(census) else {}
     targets = scorer.targets
     ranking = _ranking_targets(targets)
-    rows = _rows(census, on, scores, ranking, capacity)
+    rows = _rows(census, on, scores, ranking, cut)
     counts["flagged"] = sum(r.flagged for r in rows)
     return RiskList(
         list_date=on,
         generated_at=datetime.now(UTC).replace(microsecond=0),
         site=site,
-        capacity=capacity,
+        capacity=cut.capacity if cut.rule == "capacity" else None,
         rows=rows,
         wards=_roll_up(rows, targets, by_ward=True),
         sites=_roll_up(rows, targets, by_ward=False),
@@ -320,6 +313,7 @@ def build_risk_list(
         list_date_rule=rule,
         notes=census_notes(counts, site, known, chosen),
         unavailable=dict(unavailable or {}),
+        cut=cut,
     )
 
 

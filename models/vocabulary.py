@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import functools
 import math
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,19 +14,31 @@ import pandas as pd
 
 from los.schema import ETHNIC_CATEGORY_LABELS
 
-SPECIALTIES: dict[str, str] = {
-    "100": "general surgery", "101": "urology", "110": "trauma and orthopaedics",
-    "120": "ENT", "130": "ophthalmology", "150": "neurosurgery", "160": "plastic surgery",
-    "170": "cardiothoracic surgery", "180": "emergency medicine", "192": "critical care",
-    "300": "general medicine", "301": "gastroenterology", "302": "endocrinology",
-    "303": "haematology", "307": "diabetes", "314": "rehabilitation", "318": "intermediate care",
-    "320": "cardiology", "326": "acute medicine", "328": "stroke medicine",
-    "329": "transient ischaemic attack", "330": "dermatology", "340": "respiratory medicine",
-    "350": "infectious diseases", "361": "nephrology", "370": "medical oncology",
-    "400": "neurology", "410": "rheumatology", "420": "paediatrics", "430": "geriatric medicine",
-    "500": "obstetrics and gynaecology", "501": "obstetrics", "502": "gynaecology",
-    "710": "adult mental illness", "800": "clinical oncology",
-}  # fmt: skip
+TREATMENT_FUNCTIONS_CSV = Path(__file__).parent / "data" / "treatment_functions.csv"
+
+
+@functools.cache
+def treatment_functions() -> dict[str, str]:
+    """NHS Data Dictionary treatment function code -> its name, read once (`models/data/`)."""
+    with TREATMENT_FUNCTIONS_CSV.open(encoding="utf-8", newline="") as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        return {row["code"]: row["name"] for row in rows}
+
+
+class _SpecialtyNames(Mapping[str, str]):
+    """Treatment function code -> name for display: the Dictionary's name less " Service"."""
+
+    def __getitem__(self, code: str) -> str:
+        return treatment_functions()[code].removesuffix(" Service")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(treatment_functions())
+
+    def __len__(self) -> int:
+        return len(treatment_functions())
+
+
+SPECIALTIES: Mapping[str, str] = _SpecialtyNames()
 ADMISSION_METHODS: dict[str, str] = {
     "11": "Planned admission from the waiting list", "12": "Planned admission (booked)",
     "13": "Planned admission (scheduled)", "21": "Emergency admission via A&E",
@@ -275,7 +291,7 @@ def describe_field(field: str, row: dict[str, Any]) -> tuple[str, Any]:
 
 def level_label(column: str, level: str) -> str:
     """A category level of a model column in words, for charts (e.g. specialty `430`)."""
-    names: dict[str, dict[str, str]] = {
+    names: dict[str, Mapping[str, str]] = {
         "sex": SEX,
         "specialty": SPECIALTIES,
         "admission_method": ADMISSION_METHODS,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from models.list_render import render_risk_list
+from models.review_cut import ReviewCut
 from models.risk_list import RiskList, build_risk_list
 from serving.batcher import rows_to_columns, with_request_history
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
@@ -40,7 +41,8 @@ async def risk_list(
     services: Services = Depends(get_services),
     models: ModelSet = Depends(current_models),
 ) -> Response:
-    """Patients without a discharge, ranked by combined risk, flagged within `capacity`."""
+    """Patients without a discharge, ranked by combined risk, flagged within `capacity` (else the
+    configured capacity per ward, else the top 10%: `models.review_cut`, as `los risk-list`)."""
     limit = services.settings.los_max_batch
     if len(request.admissions) > limit:
         n = len(request.admissions)
@@ -63,6 +65,7 @@ async def risk_list(
             capacity=request.capacity,
             unknown_site_is_error=False,
             unavailable=models.status.lines,  # targets without a champion, said at the top
+            cut=ReviewCut.choose(request.capacity, services.settings),  # as `los risk-list`
         )
         _audit(services, result)
         return _render(result, format)

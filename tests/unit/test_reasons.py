@@ -88,7 +88,7 @@ def test_every_field_reads_well_typical_missing_and_with_history() -> None:
         ("admission_source", "Admitted from home", "Admission source not recorded"),
         ("admission_method", "Emergency admission via A&E", None),
         ("admission_datetime", "Admitted on a Wednesday morning (10:00) in January", None),
-        ("specialty", "Admitted under general medicine", "Specialty not recorded"),
+        ("specialty", "Admitted under General Internal Medicine", "Specialty not recorded"),
         ("site", "Hospital site RYJ01", "Hospital site not recorded"),
         ("primary_diagnosis", "Diagnosis at admission: respiratory conditions",
          "No diagnosis recorded at admission"),
@@ -218,6 +218,6 @@ def test_chart_labels() -> None:
     )
     assert field_label("admission_datetime") == "Time of admission"
     assert field_label("some_extra") == "Some extra"
-    assert level_label("specialty", "430") == "geriatric medicine (430)"
+    assert level_label("specialty", "430") == "Elderly Medicine (430)"
     assert level_label("diagnosis_chapter", "J") == "J: respiratory conditions"
     assert level_label("site", "RYJ01") == "RYJ01"

@@ -107,9 +107,12 @@ def test_ties_are_broken_by_spell_id() -> None:
     assert [r.flagged for r in result.rows] == [True, False, False]
 
 
-def test_without_capacity_a_model_flag_marks_the_patient(ward_census: pd.DataFrame) -> None:
+def test_without_capacity_the_top_tenth_is_marked(ward_census: pd.DataFrame) -> None:
+    """Issue 15 item 9: not every model-flagged patient (A, B and D here), but the top 10%,
+    rounded up: one of four."""
     result = build_risk_list(GivenScorer(), ward_census)  # type: ignore[arg-type]
-    assert {r.spell_id for r in result.rows if r.flagged} == {"A", "B", "D"}
+    assert {r.spell_id for r in result.rows if r.flagged} == {"D"}
+    assert result.cut.text == "Top 10% by risk (no capacity given)"
 
 
 def test_list_date_days_in_hospital_and_later_admissions(ward_census: pd.DataFrame) -> None:
@@ -183,3 +186,15 @@ def test_empty_census_still_writes_every_format(tmp_path: Path) -> None:
     for ext in ("csv", "json", "html"):
         assert write_risk_list(result, tmp_path / f"empty.{ext}").stat().st_size > 0
     assert "No patients in hospital" in (tmp_path / "empty.html").read_text()
+
+
+def test_the_page_footer_cannot_end_the_style_sheet(tmp_path: Path) -> None:
+    """The footer line goes into a CSS string (`@page` margin box): a site named to break out of
+    it stays text."""
+    site = 'X"}</style><script>alert(1)</script>'
+    rows = census(inpatient("A", 0.5, 0.5, site=site))
+    result = build_risk_list(GivenScorer(), rows, site=site)  # type: ignore[arg-type]
+    html = write_risk_list(result, tmp_path / "list.html").read_text()
+    style = html[html.index("<style>") : html.index("</style>")]
+    assert "<script>" not in html and "</style>" not in style
+    assert "\\22 " in style and "\\3c " in style  # the quote and the "<", escaped for CSS
