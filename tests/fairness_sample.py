@@ -74,4 +74,4 @@ def sample_document() -> dict[str, Any]:
 
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURE
-    out.write_text(json.dumps(sample_document(), sort_keys=False) + "\n")
+    out.write_text(json.dumps(sample_document()) + "\n")
