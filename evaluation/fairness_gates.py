@@ -1,10 +1,11 @@
 """Fairness gates: per attribute, each group against the reference group, with plain reasons.
 
 Gates read only the typed `groups` of an evaluation (`evaluation.group_metrics`), so they can be
-rerun on a saved metrics file (its `groups` block read back with `groups_from_dict`). Which group is beyond its band, and how conclusively, is decided by the
-findings rule in `evaluation.findings` (the same code the report's findings come from): a gate
-fails when its breakdown holds a finding, and is `not_conclusive` when a group is beyond the
-limit on the estimate but its 95% interval reaches back inside.
+rerun on a saved metrics file (its `groups` block read back with `groups_from_dict`). Which group
+is beyond its band, and how conclusively, is decided by the findings rule in
+`evaluation.findings` (the same code the report's findings come from): a gate fails when its
+breakdown holds a finding, and is `not_conclusive` when a group is beyond the limit on the
+estimate but its 95% interval reaches back inside.
 """
 
 from __future__ import annotations
