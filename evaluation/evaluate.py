@@ -14,6 +14,7 @@ import pandas as pd
 from evaluation.finding_words import outcome_words
 from evaluation.findings import Finding
 from evaluation.gates import GateResult
+from evaluation.group_metrics import Breakdown, groups_to_dict
 from evaluation.metrics import OverallMetrics, calibration_curve, overall_metrics
 from los.config import TrainingConfig
 
@@ -24,7 +25,7 @@ class TargetEvaluation:
 
     target: str
     overall: OverallMetrics
-    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    groups: dict[str, Breakdown] = field(default_factory=dict)
     gates: list[GateResult] = field(default_factory=list)
     calibration: list[dict[str, float]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -41,7 +42,7 @@ class TargetEvaluation:
         apart from the contract's `groups` block."""
         out: dict[str, Any] = {
             "overall": self.overall.to_dict(),
-            "groups": self.groups,
+            "groups": groups_to_dict(self.groups),
             "gates": {g.name: g.to_dict() for g in self.gates},
             "findings": [f.to_dict(self.outcome) for f in self.findings],
         }
@@ -64,8 +65,8 @@ def evaluate_target(
     """Overall metrics and group metrics for calibrated probabilities `p` on labelled rows.
 
     `extras` keeps what the report draws: the labels and probabilities (`y`, `p`), per-group
-    calibration curves, each attribute's reference group, and `outcome` (what the target counts,
-    in words, for the findings' sentences).
+    calibration curves, and `outcome` (what the target counts, in words, for the findings'
+    sentences).
     """
     from evaluation.fairness import assess_fairness  # fairness is the heavier part
 
@@ -82,7 +83,6 @@ def evaluate_target(
             "y": y,
             "p": p,
             "group_calibration": fairness.curves,
-            "reference_groups": fairness.reference,
             "outcome": outcome,
         },
     )

@@ -12,19 +12,17 @@ Intervals are percentile bootstraps within each group, vectorised: a group is re
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from evaluation.fairness_gates import fairness_gates
+from evaluation.group_metrics import NO_CI, Breakdown, GroupMetrics, Interval
 from evaluation.groups import ATTRIBUTES, assign_groups, group_order
 from evaluation.metrics import calibration_curve, confusion_rates, safe_auroc
 from los.config import TrainingConfig
 
-Interval = list[float | None]
-_NO_CI: Interval = [None, None]
 __all__ = [
     "FairnessResult",
     "assess_fairness",
@@ -36,11 +34,15 @@ __all__ = [
 
 @dataclass
 class FairnessResult:
-    """Group metrics per attribute (metrics.json `groups`) and per-group calibration curves."""
+    """The breakdown of each attribute (metrics.json `groups`) and per-group calibration curves."""
 
-    groups: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    groups: dict[str, Breakdown] = field(default_factory=dict)
     curves: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
-    reference: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def reference(self) -> dict[str, str | None]:
+        """Each attribute's reference group (None when every group is suppressed)."""
+        return {attribute: b.reference for attribute, b in self.groups.items()}
 
 
 def _counts(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -71,22 +73,22 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _interval(replicates: np.ndarray) -> Interval:
-    """Percentile 95% interval of the finite replicates; [None, None] when too few."""
+    """Percentile 95% interval of the finite replicates; (None, None) when too few."""
     finite = replicates[np.isfinite(replicates)]
     if len(finite) < max(10, len(replicates) // 2):
-        return list(_NO_CI)
+        return NO_CI
     lo, hi = np.percentile(finite, [2.5, 97.5])
-    return [float(lo), float(hi)]
+    return (float(lo), float(hi))
 
 
 def _log_interval(replicates: np.ndarray, point: float | None) -> Interval:
     """95% interval of a ratio: point x exp(+-1.96 sd) of the log replicates. Steadier than
-    percentiles with few draws or few events; [None, None] when too few replicates are usable."""
+    percentiles with few draws or few events; (None, None) when too few replicates are usable."""
     usable = replicates[np.isfinite(replicates) & (replicates > 0)]
     if point is None or point <= 0 or len(usable) < max(10, 0.9 * len(replicates)):
-        return list(_NO_CI)
+        return NO_CI
     half = 1.96 * float(np.std(np.log(usable), ddof=1))
-    return [point * math.exp(-half), point * math.exp(half)]
+    return (point * math.exp(-half), point * math.exp(half))
 
 
 def _calibration_bins(p: np.ndarray, bins: int, min_bin: int) -> np.ndarray:
@@ -110,67 +112,63 @@ def _standard_miss(y: np.ndarray, flagged: np.ndarray, age: pd.Series) -> np.nda
     return out
 
 
+@dataclass(frozen=True)
+class _Replicates:
+    """One reported group's bootstrap replicates, and its point age-standardised miss ratio
+    (observed over expected misses), which only the age-adjusted FNR ratio uses."""
+
+    auroc: np.ndarray
+    fnr: np.ndarray
+    smr: np.ndarray
+    oe: np.ndarray
+    calibration_error: np.ndarray
+    smr_point: float
+
+
 def _group_stats(
     y: np.ndarray, p: np.ndarray, flagged: np.ndarray, expected_miss: np.ndarray,
     counts: np.ndarray, bins: np.ndarray,
-) -> tuple[dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
+) -> tuple[GroupMetrics, _Replicates]:  # fmt: skip
     """Point metrics of one group, and the bootstrap replicates of those with intervals."""
     rates = confusion_rates(y, flagged)
     onehot = np.eye(bins.max() + 1)[bins]
     obs, pred = counts @ (onehot * y[:, None]), counts @ (onehot * p[:, None])
     missed = y * ~flagged
-    reps = {
-        "auroc": bootstrap_auroc(y, p, counts),
-        "fnr": _ratio(counts @ missed, counts @ y),
-        "smr": _ratio(counts @ missed, counts @ expected_miss),
-        "oe": _ratio(counts @ y, counts @ p),
-        "calibration_error": np.abs(obs - pred).sum(axis=1) / counts.sum(axis=1),
-    }
-    stats = {
-        "n": len(y),
-        "n_positive": int(y.sum()),
-        "prevalence": float(y.mean()),
-        "mean_predicted": float(p.mean()),
-        "observed_to_expected": float(_ratio(y.sum(), p.sum())),
-        "observed_to_expected_ci": _interval(reps["oe"]),
-        "flag_rate": rates.flag_rate,
-        "auroc": safe_auroc(y, p),
-        "auroc_ci": _interval(reps["auroc"]),
-        "tpr": rates.tpr,
-        "fnr": rates.fnr,
-        "fnr_ci": _interval(reps["fnr"]),
-        "fpr": rates.fpr,
-        "ppv": rates.ppv,
-        "for": rates.for_,
-        "calibration_error": float(np.abs(onehot.T @ (y - p)).sum() / len(y)),
-        "calibration_error_ci": _interval(reps["calibration_error"]),
-        "_smr": float(_ratio(missed.sum(), expected_miss.sum())),
-    }
+    reps = _Replicates(
+        auroc=bootstrap_auroc(y, p, counts),
+        fnr=_ratio(counts @ missed, counts @ y),
+        smr=_ratio(counts @ missed, counts @ expected_miss),
+        oe=_ratio(counts @ y, counts @ p),
+        calibration_error=np.abs(obs - pred).sum(axis=1) / counts.sum(axis=1),
+        smr_point=float(_ratio(missed.sum(), expected_miss.sum())),
+    )
+    stats = GroupMetrics(
+        n=len(y),
+        n_positive=int(y.sum()),
+        prevalence=float(y.mean()),
+        mean_predicted=float(p.mean()),
+        observed_to_expected=float(_ratio(y.sum(), p.sum())),
+        observed_to_expected_ci=_interval(reps.oe),
+        flag_rate=rates.flag_rate,
+        auroc=safe_auroc(y, p),
+        auroc_ci=_interval(reps.auroc),
+        tpr=rates.tpr,
+        fnr=rates.fnr,
+        fnr_ci=_interval(reps.fnr),
+        fpr=rates.fpr,
+        ppv=rates.ppv,
+        for_=rates.for_,
+        calibration_error=float(np.abs(onehot.T @ (y - p)).sum() / len(y)),
+        calibration_error_ci=_interval(reps.calibration_error),
+    )
     return stats, reps
 
 
-_RATIOS = (  # (row key, replicate key, point key): disparity ratios against the reference
-    ("fnr_ratio", "fnr", "fnr"),
-    ("fnr_ratio_age_adjusted", "smr", "_smr"),
-    ("calibration_ratio", "oe", "observed_to_expected"),
-)
-
-
-def _suppressed(n: int) -> dict[str, Any]:
-    """A group under the minimum size: its size only (contract keys present, metrics null)."""
-    keys = ("n_positive", "prevalence", "mean_predicted", "observed_to_expected", "flag_rate",
-            "auroc", "tpr", "fnr", "fpr", "ppv", "for", "calibration_error", "tpr_ratio",
-            "auroc_gap", *(r[0] for r in _RATIOS))  # fmt: skip
-    cis = ("auroc_ci", "fnr_ci", "observed_to_expected_ci", "calibration_error_ci",
-           "auroc_gap_ci", *(f"{r[0]}_ci" for r in _RATIOS))  # fmt: skip
-    return {"n": n, **dict.fromkeys(keys), **{k: list(_NO_CI) for k in cis}, "suppressed": True}
-
-
-def _reference(attribute: str, table: dict[str, dict[str, Any]], config: TrainingConfig) -> str:
+def _reference(attribute: str, table: dict[str, GroupMetrics], config: TrainingConfig) -> str:
     """The configured reference group when it is present and reportable, else the largest."""
-    shown = {g: t for g, t in table.items() if not t["suppressed"]}
+    shown = {g: t for g, t in table.items() if not t.suppressed}
     wanted = config.evaluation.reference_groups.get(attribute, config.evaluation.reference_group)
-    return wanted if wanted in shown else max(shown, key=lambda g: shown[g]["n"])
+    return wanted if wanted in shown else max(shown, key=lambda g: shown[g].n)
 
 
 def _safe_div(a: float | None, b: float | None) -> float | None:
@@ -179,27 +177,60 @@ def _safe_div(a: float | None, b: float | None) -> float | None:
     return a / b
 
 
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
 def _disparities(
-    table: dict[str, dict[str, Any]], reps: dict[str, dict[str, np.ndarray]], ref: str
-) -> None:
-    """Ratios and the AUROC gap against the reference group, with intervals (the groups are
-    resampled independently, so replicate i of a group pairs with replicate i of the reference)."""
-    r, rr = table[ref], reps[ref]
-    for group, row in table.items():
-        row["reference"] = group == ref
-        if row["suppressed"]:
-            continue
-        g = reps[group]
-        for key, rep, point in _RATIOS:
-            row[key] = _safe_div(row[point], r[point])
-            row[f"{key}_ci"] = _log_interval(_ratio(g[rep], rr[rep]), row[key])
-        row["tpr_ratio"] = _safe_div(row["tpr"], r["tpr"])
-        row["auroc_gap"] = r["auroc"] - row["auroc"]  # positive: the group is ranked worse
-        gap = rr["auroc"] - g["auroc"]
-        gap = gap[np.isfinite(gap)]
-        half = 1.96 * float(np.std(gap, ddof=1)) if len(gap) > 9 else math.nan
-        ok = math.isfinite(row["auroc_gap"]) and math.isfinite(half)
-        row["auroc_gap_ci"] = [row["auroc_gap"] - half, row["auroc_gap"] + half] if ok else _NO_CI
+    row: GroupMetrics, g: _Replicates, ref: GroupMetrics, rr: _Replicates
+) -> GroupMetrics:
+    """Ratios and the AUROC gap of a reported group against the reference group, with intervals
+    (the groups are resampled independently, so replicate i of a group pairs with replicate i
+    of the reference)."""
+    fnr_ratio = _safe_div(row.fnr, ref.fnr)
+    adjusted = _safe_div(g.smr_point, rr.smr_point)
+    calibration_ratio = _safe_div(row.observed_to_expected, ref.observed_to_expected)
+    auroc_gap = _minus(ref.auroc, row.auroc)  # positive: the group is ranked worse
+    gap = rr.auroc - g.auroc
+    gap = gap[np.isfinite(gap)]
+    half = 1.96 * float(np.std(gap, ddof=1)) if len(gap) > 9 else math.nan
+    gap_ci = NO_CI
+    if auroc_gap is not None and math.isfinite(auroc_gap) and math.isfinite(half):
+        gap_ci = (auroc_gap - half, auroc_gap + half)
+    return replace(
+        row,
+        fnr_ratio=fnr_ratio,
+        fnr_ratio_ci=_log_interval(_ratio(g.fnr, rr.fnr), fnr_ratio),
+        fnr_ratio_age_adjusted=adjusted,
+        fnr_ratio_age_adjusted_ci=_log_interval(_ratio(g.smr, rr.smr), adjusted),
+        calibration_ratio=calibration_ratio,
+        calibration_ratio_ci=_log_interval(_ratio(g.oe, rr.oe), calibration_ratio),
+        tpr_ratio=_safe_div(row.tpr, ref.tpr),
+        auroc_gap=auroc_gap,
+        auroc_gap_ci=gap_ci,
+    )
+
+
+def _breakdown(
+    attribute: str,
+    table: dict[str, GroupMetrics],
+    reps: dict[str, _Replicates],
+    config: TrainingConfig,
+) -> Breakdown:
+    """The attribute's rows with the reference group marked and disparities against it."""
+    if reps:
+        ref = _reference(attribute, table, config)
+        table = {
+            group: row if row.suppressed else _disparities(row, reps[group], table[ref], reps[ref])
+            for group, row in table.items()
+        }
+        table[ref] = replace(table[ref], reference=True)
+    if attribute == "age_band":  # standardising by age within age bands is circular
+        table = {
+            group: replace(row, fnr_ratio_age_adjusted=None, fnr_ratio_age_adjusted_ci=NO_CI)
+            for group, row in table.items()
+        }
+    return Breakdown(attribute, table)
 
 
 def assess_fairness(
@@ -223,32 +254,23 @@ def assess_fairness(
     result = FairnessResult()
     for attribute in attributes:
         labels = groups[attribute].to_numpy()
-        table: dict[str, dict[str, Any]] = {}
-        reps: dict[str, dict[str, np.ndarray]] = {}
+        table: dict[str, GroupMetrics] = {}
+        reps: dict[str, _Replicates] = {}
         curves: dict[str, list[dict[str, float]]] = {}
         for group in group_order(attribute, list(pd.unique(labels))):
             rows = np.flatnonzero(labels == group)
-            if len(rows) < min_size:
-                table[group] = _suppressed(len(rows))
+            if len(rows) < min_size:  # shown with its size only
+                table[group] = GroupMetrics(n=len(rows), suppressed=True)
                 continue
             yg, pg = y[rows], p[rows]
             counts = _counts(len(rows), ev.n_bootstrap, rng)
             bins = _calibration_bins(pg, ev.calibration_bins, ev.group_calibration_min_bin)
-            stats, reps[group] = _group_stats(
+            table[group], reps[group] = _group_stats(
                 yg, pg, flagged[rows], expected_miss[rows], counts, bins
             )
-            table[group] = {**stats, "suppressed": False}
             curves[group] = calibration_curve(yg, pg, int(bins.max()) + 1)
-        ref = _reference(attribute, table, config) if reps else None
-        if ref is not None:
-            _disparities(table, reps, ref)
-        for row in table.values():
-            row.setdefault("reference", False)
-            row.pop("_smr", None)
-            if attribute == "age_band":  # standardising by age within age bands is circular
-                row["fnr_ratio_age_adjusted"], row["fnr_ratio_age_adjusted_ci"] = None, _NO_CI
-        result.groups[attribute], result.curves[attribute] = table, curves
-        result.reference[attribute] = ref
+        result.groups[attribute] = _breakdown(attribute, table, reps, config)
+        result.curves[attribute] = curves
     return result
 
 
@@ -258,6 +280,6 @@ def group_metrics(
     p: np.ndarray,
     threshold: float,
     config: TrainingConfig,
-) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per attribute, per group metrics (CONTRACT §4 `groups`)."""
+) -> dict[str, Breakdown]:
+    """Per attribute, the breakdown of its groups (CONTRACT §4 `groups`)."""
     return assess_fairness(admissions, y, p, threshold, config).groups

@@ -1,23 +1,26 @@
 """Fairness gates: per attribute, each group against the reference group, with plain reasons.
 
-Gates read only the `groups` block of an evaluation (metrics.json layout), so they can be rerun
-on a saved metrics file. Which group is beyond its band, and how conclusively, is decided by the
-findings rule in `evaluation.findings` (the same code the report's findings come from): a gate
-fails when its breakdown holds a finding, and is `not_conclusive` when a group is beyond the
-limit on the estimate but its 95% interval reaches back inside.
+Gates read only the typed `groups` of an evaluation (`evaluation.group_metrics`), so they can be
+rerun on a saved metrics file (its `groups` block read back with `groups_from_dict`). Which group
+is beyond its band, and how conclusively, is decided by the findings rule in
+`evaluation.findings` (the same code the report's findings come from): a gate fails when its
+breakdown holds a finding, and is `not_conclusive` when a group is beyond the limit on the
+estimate but its 95% interval reaches back inside.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
-from evaluation.findings import Measure, measures, verdicts
+from evaluation.findings import Measure, MeasureKey, measures, verdicts
 from evaluation.gates import GateResult, GateStatus
+from evaluation.group_metrics import Breakdown, GroupMetrics, Interval
 from evaluation.groups import group_label
 from los.config import GatesConfig
 
-Interval = list[float | None]
+if TYPE_CHECKING:
+    from evaluation.evaluate import TargetEvaluation
 
 
 def _harm(name: str, value: float) -> str:
@@ -41,47 +44,53 @@ def _harm(name: str, value: float) -> str:
 
 
 def _ci(ci: Interval, digits: int = 2) -> str:
-    return "95% CI n/a" if None in ci else f"95% CI {ci[0]:.{digits}f}-{ci[1]:.{digits}f}"
+    lo, hi = ci
+    return "95% CI n/a" if lo is None or hi is None else f"95% CI {lo:.{digits}f}-{hi:.{digits}f}"
 
 
-def _describe(key: str, row: dict[str, Any], ref: dict[str, Any], ref_name: str) -> str:
-    if key.startswith("fnr_ratio"):
-        adjusted = " age-adjusted" if key.endswith("adjusted") else ""
+def _f(value: float | None, spec: str) -> str:
+    """A figure of a judged group (always present for one; `n/a` if a hand-made row lacks it)."""
+    return "n/a" if value is None else format(value, spec)
+
+
+def _describe(key: MeasureKey, row: GroupMetrics, ref: GroupMetrics | None, ref_name: str) -> str:
+    """What one group's measure is, against the reference group where it is relative."""
+    value, ci = row.estimate(key)
+    ref = ref or GroupMetrics(n=0)  # only the absolute measure is judged without a reference
+    if key in ("fnr_ratio", "fnr_ratio_age_adjusted"):
+        adjusted = "age-adjusted " if key == "fnr_ratio_age_adjusted" else ""
         return (
-            f"misses {row['fnr']:.0%} of its positive cases vs {ref['fnr']:.0%} in {ref_name} "
-            f"({adjusted.strip() + ' ' if adjusted else ''}FNR ratio {row[key]:.2f}, "
-            f"{_ci(row[key + '_ci'])})"
+            f"misses {_f(row.fnr, '.0%')} of its positive cases vs {_f(ref.fnr, '.0%')} in "
+            f"{ref_name} ({adjusted}FNR ratio {_f(value, '.2f')}, {_ci(ci)})"
         )
     if key == "calibration_ratio":
         return (
-            f"observed {row['prevalence']:.1%} vs predicted {row['mean_predicted']:.1%} "
-            f"(O/E {row['observed_to_expected']:.2f} vs {ref['observed_to_expected']:.2f} in "
-            f"{ref_name}; ratio {row[key]:.2f}, {_ci(row[key + '_ci'])})"
+            f"observed {_f(row.prevalence, '.1%')} vs predicted {_f(row.mean_predicted, '.1%')} "
+            f"(O/E {_f(row.observed_to_expected, '.2f')} vs "
+            f"{_f(ref.observed_to_expected, '.2f')} in {ref_name}; ratio {_f(value, '.2f')}, "
+            f"{_ci(ci)})"
         )
     if key == "auroc_gap":
         return (
-            f"AUROC {row['auroc']:.3f} vs {ref['auroc']:.3f} in {ref_name} "
-            f"(gap {row['auroc_gap']:.3f}, {_ci(row['auroc_gap_ci'], 3)})"
+            f"AUROC {_f(row.auroc, '.3f')} vs {_f(ref.auroc, '.3f')} in {ref_name} "
+            f"(gap {_f(value, '.3f')}, {_ci(ci, 3)})"
         )
-    side = "under" if row["prevalence"] > row["mean_predicted"] else "over"
+    side = "under" if (row.prevalence or 0) > (row.mean_predicted or 0) else "over"
     return (
-        f"calibration error {row[key]:.3f} ({_ci(row[key + '_ci'], 3)}); observed "
-        f"{row['prevalence']:.1%} vs predicted {row['mean_predicted']:.1%} ({side}-estimated)"
+        f"calibration error {_f(value, '.3f')} ({_ci(ci, 3)}); observed "
+        f"{_f(row.prevalence, '.1%')} vs predicted {_f(row.mean_predicted, '.1%')} "
+        f"({side}-estimated)"
     )
 
 
-def _metric_gate(
-    measure: Measure, table: dict[str, dict[str, Any]], config: GatesConfig
-) -> GateResult:
+def _metric_gate(measure: Measure, table: Breakdown, config: GatesConfig) -> GateResult:
     """One gate over the groups of one breakdown, from the findings rule (`evaluation.findings`):
     it fails when any group is a finding, is `not_conclusive` when a group is beyond the band on
     the estimate only, and its value is the worst group's estimate."""
     attribute, key, (lo, hi) = measure.attribute, measure.key, measure.band
     limit: float | list[float] = [lo, hi] if math.isfinite(lo) else hi
     judged = verdicts(table, measure, config)
-    skipped = [
-        f"{group_label(attribute, g)} (n={r['n']})" for g, r in table.items() if r["suppressed"]
-    ]
+    skipped = [f"{group_label(attribute, g)} (n={r.n})" for g, r in table.items() if r.suppressed]
     note = (
         f" Not assessed (under {config.min_group_size} spells): {', '.join(skipped)}."
         if skipped
@@ -89,10 +98,15 @@ def _metric_gate(
     )
     if not judged:
         return GateResult(
-            measure.gate, None, limit, True, f"No group large enough to compare.{note}"
+            measure.gate_kind,
+            None,
+            limit,
+            True,
+            f"No group large enough to compare.{note}",
+            attribute=attribute,
         )
-    ref_group = next((g for g, r in table.items() if r.get("reference")), None)
-    ref = table.get(ref_group or "", {})
+    ref_group = table.reference
+    ref = table.get(ref_group) if ref_group is not None else None
     ref_name = group_label(attribute, ref_group) if ref_group else "the reference group"
     worst = max(judged, key=lambda f: measure.severity(f.value))
     failing = [f for f in judged if f.status == "fail"]
@@ -119,11 +133,18 @@ def _metric_gate(
         detail = f"{n} group{'s' if n > 1 else ''} assessed, within {bound}; closest: {closest}."
         status = "pass"
     return GateResult(
-        measure.gate, worst.value, limit, status != "fail", detail + note, status=status
+        measure.gate_kind,
+        worst.value,
+        limit,
+        status != "fail",
+        detail + note,
+        status=status,
+        attribute=attribute,
+        group=worst.group,
     )
 
 
-def fairness_gates(evaluation: Any, config: GatesConfig) -> list[GateResult]:
+def fairness_gates(evaluation: TargetEvaluation, config: GatesConfig) -> list[GateResult]:
     """Fairness gates for each of `config.fairness_attributes`: FNR ratio (age-adjusted unless
     configured otherwise; not for `fnr_exempt_attributes`), calibration ratio, AUROC gap and
     calibration error within groups.
@@ -136,7 +157,7 @@ def fairness_gates(evaluation: Any, config: GatesConfig) -> list[GateResult]:
         table = evaluation.groups.get(attribute)
         if not table:
             detail = f"no group metrics for {attribute}: fairness could not be checked"
-            gates.append(GateResult(f"fairness:{attribute}", None, None, False, detail))
+            gates.append(GateResult("fairness", None, None, False, detail, attribute=attribute))
             continue
         gates += [_metric_gate(m, table, config) for m in measures(attribute, config) if m.gated]
     return gates

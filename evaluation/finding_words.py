@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from evaluation.groups import DEPRIVATION, TITLES, group_label
 
 if TYPE_CHECKING:
-    from evaluation.findings import Finding, Interval
+    from evaluation.findings import Finding
+    from evaluation.group_metrics import Interval
 
 _ETHNIC_WHO = {
     "Mixed": "patients of Mixed ethnicity",
@@ -73,9 +74,9 @@ def sentence(finding: Finding, outcome: str) -> str:
     """One line a person understands, e.g. "Black or Black British patients in the most deprived
     areas (IMD quintile 1) have 1.84x the NCTR rate the model expects (relative to White patients
     outside the most deprived areas; 95% CI 1.46-2.31; band 0.80-1.25)"."""
-    m, c, v = finding.measure, finding.context, finding.value
+    m, row, v = finding.measure, finding.row, finding.value
     who = patients(m.attribute, finding.group)
-    ref = patients(m.attribute, c["reference"]) if c.get("reference") else "the reference group"
+    ref = patients(m.attribute, finding.reference) if finding.reference else "the reference group"
     lo, hi = m.band
     band = f"band {lo:.2f}-{hi:.2f}" if math.isfinite(lo) else f"limit {hi:.2f}"
     if m.kind == "calibration_ratio":
@@ -83,23 +84,30 @@ def sentence(finding: Finding, outcome: str) -> str:
         side = "" if v > 1 else "; the model over-estimates their risk"
         tail = f"relative to {ref}{side}; {_ci_words(finding.ci)}; {band}"
     elif m.kind == "fnr":
-        adjusted = ", age-adjusted" if m.key.endswith("adjusted") else ""
+        adjusted = ", age-adjusted" if m.key == "fnr_ratio_age_adjusted" else ""
         text = (
-            f"the flag misses {c['fnr']:.0%} of {outcome} cases among {who}: "
+            f"the flag misses {_number(row.fnr, '.0%')} of {outcome} cases among {who}: "
             f"{v:.2f}x the rate for {ref}{adjusted}"
         )
         tail = f"{_ci_words(finding.ci)}; {band}"
     elif m.kind == "auroc_gap":
+        ref_auroc = finding.reference_row.auroc if finding.reference_row else None
         text = f"the model ranks {outcome} risk less well for {who} than for {ref}"
         tail = (
-            f"AUROC {c['auroc']:.3f} vs {c['reference_auroc']:.3f}; gap {v:.3f}, "
+            f"AUROC {_number(row.auroc, '.3f')} vs {_number(ref_auroc, '.3f')}; gap {v:.3f}, "
             f"{_ci_words(finding.ci, 3)}; {band}"
         )
     else:
-        side = "under" if (c["observed"] or 0) > (c["predicted"] or 0) else "over"
+        observed, predicted = row.prevalence, row.mean_predicted
+        side = "under" if (observed or 0) > (predicted or 0) else "over"
         text = f"the model {side}-estimates {outcome} risk for {who}"
         tail = (
-            f"observed {c['observed']:.1%} vs predicted {c['predicted']:.1%}; calibration error "
-            f"{v:.3f}, {_ci_words(finding.ci, 3)}; {band}"
+            f"observed {_number(observed, '.1%')} vs predicted {_number(predicted, '.1%')}; "
+            f"calibration error {v:.3f}, {_ci_words(finding.ci, 3)}; {band}"
         )
     return f"{text[0].upper()}{text[1:]} ({tail})"
+
+
+def _number(value: float | None, spec: str) -> str:
+    """A figure quoted in a sentence (every group judged has it; `n/a` if one was not given)."""
+    return "n/a" if value is None else format(value, spec)

@@ -12,16 +12,21 @@ measure are gated.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from evaluation.finding_words import sentence
+from evaluation.gates import gate_name
+from evaluation.group_metrics import Breakdown, GroupMetrics, Interval
 from evaluation.groups import ATTRIBUTES, group_label
 from los.config import GatesConfig
 
 Status = Literal["pass", "not_conclusive", "fail"]
 Kind = Literal["fnr", "calibration_ratio", "auroc_gap", "calibration_error"]
-Interval = tuple[float | None, float | None]
+MeasureKey = Literal[
+    "fnr_ratio", "fnr_ratio_age_adjusted", "calibration_ratio", "auroc_gap", "calibration_error"
+]
 
 STATUS_WORDS: dict[str, str] = {"pass": "pass", "not_conclusive": "not conclusive", "fail": "FAIL"}
 _GATE_PREFIX: dict[str, str] = {
@@ -37,18 +42,23 @@ _ATTRIBUTE_ORDER = ("ethnic_group", "ethnicity_deprivation", "ethnic_category", 
 
 @dataclass(frozen=True)
 class Measure:
-    """One disparity measure of one breakdown: the groups-table column it reads and its band."""
+    """One disparity measure of one breakdown: the group metric it reads and its band."""
 
     kind: Kind
-    key: str
+    key: MeasureKey
     attribute: str
     band: tuple[float, float]
     gated: bool
 
     @property
+    def gate_kind(self) -> str:
+        """The `kind` of the gate that carries this measure, e.g. `group_calibration_error`."""
+        return _GATE_PREFIX[self.kind]
+
+    @property
     def gate(self) -> str:
-        """The gate that carries this measure, e.g. `calibration_ratio:ethnic_group`."""
-        return f"{_GATE_PREFIX[self.kind]}:{self.attribute}"
+        """The name of the gate that carries this measure, e.g. `calibration_ratio:ethnic_group`."""
+        return gate_name(self.gate_kind, self.attribute)
 
     @property
     def relative(self) -> bool:
@@ -111,14 +121,17 @@ def measures(attribute: str, config: GatesConfig) -> list[Measure]:
 
 @dataclass(frozen=True)
 class Finding:
-    """The verdict on one group for one measure, with what a reader needs to understand it."""
+    """The verdict on one group for one measure, with what a reader needs to understand it: the
+    group's metrics and its breakdown's reference group (quoted in sentences)."""
 
     measure: Measure
     group: str
     value: float
     ci: Interval
     status: Status
-    context: dict[str, Any]  # the group's and the reference's figures quoted in sentences
+    row: GroupMetrics
+    reference: str | None = None
+    reference_row: GroupMetrics | None = None
 
     @property
     def name(self) -> str:
@@ -150,33 +163,33 @@ class Finding:
             "status": self.status,
             "gated": self.measure.gated,
             "blocking": self.blocking,
-            "reference": self.context.get("reference"),
+            "reference": self.reference,
         }
         if outcome is not None:
             out["sentence"] = sentence(self, outcome)
         return out
 
 
-def _enough(row: dict[str, Any], measure: Measure, minimum: int) -> bool:
+def _enough(row: GroupMetrics | None, measure: Measure, minimum: int) -> bool:
     """Positives (and, for AUROC, negatives) enough to compare a group with the reference."""
-    pos = row.get("n_positive") or 0
-    return pos >= minimum and (measure.kind != "auroc_gap" or row["n"] - pos >= minimum)
+    if row is None:
+        return False
+    pos = row.n_positive or 0
+    return pos >= minimum and (measure.kind != "auroc_gap" or row.n - pos >= minimum)
 
 
-def verdicts(
-    table: dict[str, dict[str, Any]], measure: Measure, config: GatesConfig
-) -> list[Finding]:
+def verdicts(table: Breakdown, measure: Measure, config: GatesConfig) -> list[Finding]:
     """Every judgeable group of one breakdown on one measure, with its status.
 
     Suppressed groups and groups without a value are not judged; for relative measures neither
     is the reference group, nor a group (or reference) with under `min_group_events` cases.
     """
-    ref_group = next((g for g, r in table.items() if r.get("reference")), None)
-    ref = table.get(ref_group or "", {})
+    ref_group = table.reference
+    ref = table.get(ref_group) if ref_group is not None else None
     out = []
     for group, row in table.items():
-        value = row.get(measure.key)
-        if row["suppressed"] or value is None or not math.isfinite(value):
+        value, ci = row.estimate(measure.key)
+        if row.suppressed or value is None or not math.isfinite(value):
             continue
         if measure.relative and (
             group == ref_group
@@ -184,25 +197,12 @@ def verdicts(
             or not _enough(ref, measure, config.min_group_events)
         ):
             continue
-        lo, hi = row.get(f"{measure.key}_ci") or (None, None)
-        ci: Interval = (lo, hi)
-        context = {
-            "reference": ref_group,
-            "observed": row.get("prevalence"),
-            "predicted": row.get("mean_predicted"),
-            "observed_to_expected": row.get("observed_to_expected"),
-            "fnr": row.get("fnr"),
-            "auroc": row.get("auroc"),
-            "reference_observed_to_expected": ref.get("observed_to_expected"),
-            "reference_fnr": ref.get("fnr"),
-            "reference_auroc": ref.get("auroc"),
-        }
         status = judge(value, ci, measure.band, config.fairness_evidence)
-        out.append(Finding(measure, group, float(value), ci, status, context))
+        out.append(Finding(measure, group, float(value), ci, status, row, ref_group, ref))
     return out
 
 
-def review(groups: dict[str, dict[str, dict[str, Any]]], config: GatesConfig) -> list[Finding]:
+def review(groups: Mapping[str, Breakdown], config: GatesConfig) -> list[Finding]:
     """Every group beyond its band (`fail` and `not_conclusive`) in every reported breakdown,
     gated or not: blocking findings first, then by breakdown (ethnicity first, age last)."""
     out = [

@@ -3,30 +3,44 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from evaluation.metrics import OverallMetrics
 from los.config import GatesConfig
 
+if TYPE_CHECKING:
+    from evaluation.evaluate import TargetEvaluation
+
 GateStatus = Literal["pass", "not_conclusive", "fail"]
+
+
+def gate_name(kind: str, attribute: str | None = None) -> str:
+    """A gate's stable name, e.g. `min_auroc` or `calibration_ratio:ethnic_group`: the key of
+    metrics.json `gates` and what the registry tags, decisions and /v1/models store."""
+    return kind if attribute is None else f"{kind}:{attribute}"
 
 
 @dataclass(frozen=True)
 class GateResult:
     """One gate: the measured value, its limit, whether it passed, and why (plain words).
 
+    `kind` is what the gate measures (`min_auroc`, `fnr_ratio`, ...); a fairness gate also names
+    the `attribute` whose breakdown it judges and the `group` its value belongs to (the worst
+    group judged; None when no group could be judged, and for gates on the whole population).
     `status` tells a clean pass from `not_conclusive` (a fairness gate whose worst group is beyond
     the limit on the estimate, but not conclusively: it does not block, and is shown apart);
     it defaults to `pass` or `fail` from `passed`.
     """
 
-    name: str
+    kind: str
     value: float | None
     limit: float | list[float] | None
     passed: bool
     detail: str = ""
     status: GateStatus | None = None
+    attribute: str | None = None
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if self.status is None:
@@ -34,11 +48,21 @@ class GateResult:
         elif (self.status == "fail") == self.passed:
             raise ValueError(f"gate {self.name}: status {self.status} contradicts passed")
 
+    @property
+    def name(self) -> str:
+        """The gate's stable name (`gate_name`), derived from `kind` and `attribute`."""
+        return gate_name(self.kind, self.attribute)
+
     def to_dict(self) -> dict[str, object]:
-        """The contract's `{"value", "limit", "passed"}` plus `status` and the explanation."""
-        out = asdict(self)
-        out.pop("name")
-        return out
+        """The contract's `{"value", "limit", "passed"}` plus `status` and the explanation
+        (metrics.json `gates.<name>`; the name is the key)."""
+        return {
+            "value": self.value,
+            "limit": list(self.limit) if isinstance(self.limit, list) else self.limit,
+            "passed": self.passed,
+            "detail": self.detail,
+            "status": self.status,
+        }
 
 
 def performance_gates(
@@ -90,9 +114,11 @@ def all_passed(gates: list[GateResult]) -> bool:
     return all(g.passed for g in gates)
 
 
-def gate_evaluation(evaluation: Any, champion_auroc: float | None, config: GatesConfig) -> None:
-    """Attach the performance and fairness gates and the fairness findings to `evaluation`
-    (a `TargetEvaluation`), both judged by the one findings rule with the same `config`."""
+def gate_evaluation(
+    evaluation: TargetEvaluation, champion_auroc: float | None, config: GatesConfig
+) -> None:
+    """Attach the performance and fairness gates and the fairness findings to `evaluation`,
+    both judged by the one findings rule with the same `config`."""
     from evaluation.fairness_gates import fairness_gates
     from evaluation.findings import review
 

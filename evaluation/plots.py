@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from evaluation import svg
+from evaluation.group_metrics import Breakdown, EstimateKey, GroupMetrics
 from evaluation.groups import TITLES, group_label
 from evaluation.svg import ACCENT, DPI, GAP, GOOD, INK, MUTED, PT, RIGHT, WARN
 
@@ -97,27 +98,24 @@ def calibration_plot(curve: list[dict[str, float]], p: np.ndarray, threshold: fl
 def _ci_panel(
     chart: svg.Chart,
     box: tuple[float, float, float, float],
-    rows: list[tuple[str, dict[str, Any]]],
-    key: str,
+    rows: list[tuple[str, GroupMetrics]],
+    key: EstimateKey,
     band: tuple[float, float] | None = None,
     scale: float = 1.0,
 ) -> svg.Panel:
     """Dot-and-whisker per group (top to bottom), values times `scale`; suppressed groups show
     as a note only."""
-    ref = next((r for _, r in rows if r.get("reference")), None)
-    ref_value = ref.get(key) if ref is not None else None
+    ref = next((r for _, r in rows if r.reference), None)
+    ref_value = ref.estimate(key)[0] if ref is not None else None
     ref_value = ref_value * scale if ref_value is not None else None
-    shown = [
-        (i, {**r, key: r[key] * scale})
-        for i, (_, r) in enumerate(rows)
-        if not r["suppressed"] and r.get(key) is not None
-    ]
+    estimates = [(i, *r.estimate(key)) for i, (_, r) in enumerate(rows) if not r.suppressed]
+    shown = [(i, value * scale) for i, value, _ in estimates if value is not None]
     with_ci = [
-        (i, [v * scale for v in r[f"{key}_ci"]])
-        for i, r in shown
-        if None not in r.get(f"{key}_ci", [None])
+        (i, (lo * scale, hi * scale))
+        for i, value, (lo, hi) in estimates
+        if value is not None and lo is not None and hi is not None
     ]
-    spread = [r[key] for _, r in shown] + [v for _, ci in with_ci for v in ci]
+    spread = [value for _, value in shown] + [v for _, ci in with_ci for v in ci]
     if ref_value is not None and band is not None:
         spread += [ref_value * band[0], ref_value * band[1]]
     panel = chart.panel(box, _rows_limits(spread), (len(rows) - 0.5, -0.5))
@@ -129,10 +127,10 @@ def _ci_panel(
         panel.vline(ref_value, MUTED, 0.8 * PT, dash="4.5 2")
     panel.segments([c[0] for _, c in with_ci], [i for i, _ in with_ci], [c[1] for _, c in with_ci],
                    [i for i, _ in with_ci], ACCENT, 1.6 * PT, opacity=0.6)  # fmt: skip
-    colours = [INK if r.get("reference") else ACCENT for _, r in shown]
-    panel.dots([r[key] for _, r in shown], [i for i, _ in shown], colours, 3.6)
+    colours = [INK if rows[i][1].reference else ACCENT for i, _ in shown]
+    panel.dots([value for _, value in shown], [i for i, _ in shown], colours, 3.6)
     for i, (_, r) in enumerate(rows):
-        if r["suppressed"]:
+        if r.suppressed:
             chart.note(panel, i, "suppressed")
     return panel
 
@@ -143,15 +141,11 @@ def _row_guides(panel: svg.Panel, n: int) -> None:
     panel.segments([lo] * n, range(n), [hi] * n, range(n), MUTED, 0.6 * PT, opacity=0.18)
 
 
-def group_disparity_plot(
-    attribute: str, table: dict[str, dict[str, Any]], band: tuple[float, float]
-) -> str:
+def group_disparity_plot(attribute: str, table: Breakdown, band: tuple[float, float]) -> str:
     """Per group: FNR with 95% CI (band around the reference), AUROC with CI, observed vs
     predicted rate."""
     rows = list(table.items())
-    labels = [
-        group_label(attribute, g) + (" (ref.)" if r.get("reference") else "") for g, r in rows
-    ]
+    labels = [group_label(attribute, g) + (" (ref.)" if r.reference else "") for g, r in rows]
     titles = ("Missed cases (FNR), 95% CI", "AUROC, 95% CI", "Observed (dot) vs predicted (bar)")
     chart = svg.Chart(10.2 * DPI, (1.0 + 0.28 * len(rows)) * DPI + svg.XLABEL_SPACE - 30)
     left, gap = svg.y_label_space(labels, axis_label=True), 24.0
@@ -164,10 +158,10 @@ def group_disparity_plot(
     boxes = [(left + i * (width + gap), svg.TITLE_SPACE, width, height) for i in range(3)]
     fnr = _ci_panel(chart, boxes[0], rows, "fnr", band, scale=PCT)
     auc = _ci_panel(chart, boxes[1], rows, "auroc")
-    shown = [(i, r) for i, (_, r) in enumerate(rows) if not r["suppressed"]]
+    shown = [(i, r) for i, (_, r) in enumerate(rows) if not r.suppressed]
     idx = [i for i, _ in shown]
-    predicted = [r["mean_predicted"] * PCT for _, r in shown]
-    observed = [r["prevalence"] * PCT for _, r in shown]
+    predicted = [(r.mean_predicted or 0.0) * PCT for _, r in shown]  # a reported group has both
+    observed = [(r.prevalence or 0.0) * PCT for _, r in shown]
     cal = chart.panel(boxes[2], _rows_limits(predicted + observed, 0.12), fnr.ylim)
     _row_guides(cal, len(rows))
     cal.segments(predicted, idx, observed, idx, MUTED, 1 * PT)

@@ -61,6 +61,16 @@ def fmt_ci(ci: Any, digits: int = 2) -> str:
     return f"{ci[0]:.{digits}f}–{ci[1]:.{digits}f}"
 
 
+# gate kind -> the group-table column whose cells its limit highlights; later gates win, so the
+# group calibration-error gates (after the performance gates) set that column when they ran
+_COLUMN_OF_GATE = {
+    "fnr_ratio": "fnr_ratio",
+    "calibration_ratio": "calibration_ratio",
+    "calibration_error": "calibration_error",
+    "group_calibration_error": "calibration_error",
+}
+
+
 def _limits(evaluation: TargetEvaluation) -> dict[str, tuple[float, float]]:
     """The bands and limits the gates used (configured defaults where no gate ran)."""
     defaults = GatesConfig()
@@ -70,10 +80,10 @@ def _limits(evaluation: TargetEvaluation) -> dict[str, tuple[float, float]]:
         "calibration_error": (0.0, defaults.max_group_calibration_error),
     }
     for gate in evaluation.gates:
-        kind = gate.name.split(":")[0].replace("group_", "")
-        if kind in out and gate.limit is not None:
+        column = _COLUMN_OF_GATE.get(gate.kind)
+        if column is not None and gate.limit is not None:
             limit = gate.limit if isinstance(gate.limit, list | tuple) else [0.0, gate.limit]
-            out[kind] = (float(limit[0]), float(limit[1]))
+            out[column] = (float(limit[0]), float(limit[1]))
     return out  # type: ignore[return-value]
 
 
@@ -115,9 +125,9 @@ def findings(evaluation: TargetEvaluation) -> list[dict[str, Any]]:
             "status_words": STATUS_WORDS[f.status],
             "gated": f.measure.gated,
             "blocking": f.blocking,
-            "observed": f.context.get("observed"),
-            "predicted": f.context.get("predicted"),
-            "fnr": f.context.get("fnr"),
+            "observed": f.row.prevalence,
+            "predicted": f.row.mean_predicted,
+            "fnr": f.row.fnr,
             "sentence": sentence(f, words),
         }
         for f in evaluation.findings
@@ -139,12 +149,12 @@ def _attribute_view(
                 "key": group,
                 "label": group_label(attribute, group),
                 "raw": r,
-                "reference": bool(r.get("reference")),
-                "suppressed": bool(r["suppressed"]),
-                "fnr_alert": _beyond(r.get("fnr_ratio"), band),
-                "adj_alert": _beyond(r.get("fnr_ratio_age_adjusted"), band),
-                "oe_alert": _beyond(r.get("calibration_ratio"), limits["calibration_ratio"]),
-                "cal_alert": _beyond(r.get("calibration_error"), limits["calibration_error"]),
+                "reference": r.reference,
+                "suppressed": r.suppressed,
+                "fnr_alert": _beyond(r.fnr_ratio, band),
+                "adj_alert": _beyond(r.fnr_ratio_age_adjusted, band),
+                "oe_alert": _beyond(r.calibration_ratio, limits["calibration_ratio"]),
+                "cal_alert": _beyond(r.calibration_error, limits["calibration_error"]),
             }
         )
     reference = next((row["label"] for row in rows if row["reference"]), None)
@@ -154,16 +164,15 @@ def _attribute_view(
         "reference": reference,
         "rows": rows,
         "band": band,
-        "gates": [g for g in evaluation.gates if g.name.endswith(f":{attribute}")],
+        "gates": [g for g in evaluation.gates if g.attribute == attribute],
         "plots": [],
     }
-    shown = [r for r in table.values() if not r["suppressed"]]
+    shown = [r for r in table.values() if not r.suppressed]
     if with_plots and shown:
         view["plots"].append(plots.group_disparity_plot(attribute, table, band))
         curves = evaluation.extras.get("group_calibration", {}).get(attribute, {})
         if curves and attribute not in ("ethnic_category", "ethnicity_deprivation"):  # busy
-            ref_key = evaluation.extras.get("reference_groups", {}).get(attribute)
-            view["plots"].append(plots.group_calibration_plot(attribute, curves, ref_key))
+            view["plots"].append(plots.group_calibration_plot(attribute, curves, table.reference))
     return view
 
 

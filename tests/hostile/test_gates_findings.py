@@ -27,6 +27,7 @@ import yaml
 from evaluation.evaluate import TargetEvaluation, evaluate_target, metrics_document
 from evaluation.findings import judge
 from evaluation.gates import GateResult, gate_evaluation
+from evaluation.group_metrics import Breakdown
 from evaluation.metrics import overall_metrics
 from evaluation.report import ReportContext, findings, render_report, report_view
 from los.config import GatesConfig, Settings, TrainingConfig
@@ -88,8 +89,9 @@ def _evaluation(group: dict[str, Any], attribute: str = "ethnic_group") -> Targe
     rng = np.random.default_rng(0)
     p = rng.random(500)
     y = (rng.random(500) < p).astype(float)
+    typed = {attribute: Breakdown.from_dict(attribute, groups)}
     return TargetEvaluation(
-        "nctr", overall_metrics(y, p, 0.5), groups={attribute: groups}, extras={"outcome": "NCTR"}
+        "nctr", overall_metrics(y, p, 0.5), groups=typed, extras={"outcome": "NCTR"}
     )
 
 

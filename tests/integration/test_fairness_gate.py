@@ -74,8 +74,8 @@ def test_planted_nctr_disparity_fails_a_strict_gate(nctr_scored: Scored) -> None
     assert PLANTED in gate.detail  # type: ignore[attr-defined]
     assert "under-estimates this group's risk" in gate.detail  # type: ignore[attr-defined]
     row = result["evaluation"].groups["ethnicity_deprivation"][PLANTED]  # type: ignore[attr-defined]
-    assert row["calibration_ratio"] > 1.3
-    assert row["calibration_ratio_ci"][0] > 1.1
+    assert row.calibration_ratio > 1.3
+    assert row.calibration_ratio_ci[0] > 1.1
 
 
 def test_fair_labels_pass_the_same_strict_gates(nctr_scored: Scored) -> None:
@@ -87,7 +87,7 @@ def test_fair_labels_pass_the_same_strict_gates(nctr_scored: Scored) -> None:
     failed = {k: g.detail for k, g in gates.items() if not g.passed}  # type: ignore[attr-defined]
     assert failed == {}
     row = result["evaluation"].groups["ethnicity_deprivation"][PLANTED]  # type: ignore[attr-defined]
-    assert 0.8 < row["calibration_ratio"] < 1.2
+    assert 0.8 < row.calibration_ratio < 1.2
 
 
 def test_planted_group_is_a_finding_that_fails_its_gate_with_default_limits(

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from evaluation import plots, shap_plots
+from evaluation.group_metrics import Breakdown
 from models.explain import GlobalExplanation
 from models.vocabulary import feature_axis_label
 
@@ -73,7 +74,7 @@ def _row(fnr: float, auroc: float, predicted: float, observed: float, **extra: o
     return {
         "fnr": fnr, "fnr_ci": [fnr - 0.05, fnr + 0.05], "auroc": auroc,
         "auroc_ci": [auroc - 0.03, auroc + 0.03], "mean_predicted": predicted,
-        "prevalence": observed, "suppressed": False, **extra,
+        "prevalence": observed, "suppressed": False, "n": 500, **extra,
     }  # fmt: skip
 
 
@@ -101,9 +102,10 @@ def test_group_disparity_panels_all_labelled() -> None:
         "White": _row(0.30, 0.80, 0.40, 0.42, reference=True),
         "Asian or Asian British": _row(0.45, 0.74, 0.35, 0.31),
         "Black or Black British": _row(0.25, 0.83, 0.28, 0.30),
-        "Not known": {"suppressed": True, "fnr": None, "auroc": None},
+        "Not known": {"suppressed": True, "fnr": None, "auroc": None, "n": 40},
     }
-    chart = Parsed(plots.group_disparity_plot("ethnic_group", table, (0.8, 1.25)))
+    breakdown = Breakdown.from_dict("ethnic_group", table)
+    chart = Parsed(plots.group_disparity_plot("ethnic_group", breakdown, (0.8, 1.25)))
     assert chart.titles[1] == "AUROC, 95% CI"
     assert chart.x_labels == [
         "Missed cases, FNR (%)",
