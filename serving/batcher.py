@@ -260,7 +260,7 @@ class ScoringWorker:
             self._score(batch)
 
     def _models(self, jobs: list[_Job]) -> ModelSet | None:
-        from serving.errors import NotReadyError
+        from los.errors import NotReadyError
 
         models = self._current()
         if models is None:

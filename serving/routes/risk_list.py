@@ -10,11 +10,11 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from los.errors import TooLargeError
 from models.list_render import render_risk_list
 from models.risk_list import RiskList, build_risk_list
 from serving.batcher import rows_to_columns, with_request_history
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
-from serving.errors import TooLargeError
 from serving.holder import ModelSet
 from serving.schemas import RiskListRequest
 
