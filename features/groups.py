@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import Columns, is_missing, map_unique, n_rows
+from los.schema import ETHNICITY_NOT_KNOWN
 
 ATTRIBUTES: tuple[str, ...] = (
     "ethnic_group",
@@ -36,7 +37,7 @@ ETHNIC_GROUP_OF: dict[str, str] = {
     **dict.fromkeys(("M", "N", "P"), "Black or Black British"),
     **dict.fromkeys(("R", "S"), "Other"),
     "Z": "Not stated",
-    "99": NOT_KNOWN,
+    ETHNICITY_NOT_KNOWN: NOT_KNOWN,
 }
 ETHNIC_CATEGORY_LABELS: dict[str, str] = {
     "A": "White: British", "B": "White: Irish", "C": "White: any other White background",
@@ -100,7 +101,7 @@ def _numbers(columns: Columns, name: str) -> np.ndarray:
 
 
 def _category(code: str | None) -> str:
-    return code if code in ETHNIC_CATEGORY_LABELS else "99"
+    return code if code in ETHNIC_CATEGORY_LABELS else ETHNICITY_NOT_KNOWN
 
 
 def ethnic_category(columns: Columns) -> np.ndarray:

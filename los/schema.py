@@ -28,6 +28,8 @@ DISCHARGE_DESTINATION_CODES: tuple[str, ...] = (
     "84", "85", "87", "88", "98", "99",
 )
 # fmt: on
+# The ethnic category code for "not known" (CONTRACT §1, §4); a missing value is read as it.
+ETHNICITY_NOT_KNOWN = "99"
 CARE_HOME_CODES: tuple[str, ...] = ("54", "65", "85")
 OTHER_HOSPITAL_CODES: tuple[str, ...] = ("49", "50", "51", "52", "53", "87")
 DIED_DESTINATION = "79"
@@ -172,10 +174,12 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 LABEL_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.label)
 ADMISSION_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.at_admission)
 
-# History features derived from earlier spells of the same patient (CONTRACT §1).
-HISTORY_COLUMNS: tuple[str, ...] = (
+# History features derived from earlier spells of the same patient (CONTRACT §1): three counts
+# (admissions, emergency admissions, bed days) and the days since the last discharge.
+HISTORY_COUNT_COLUMNS: tuple[str, ...] = (
     "prior_admissions_365d",
     "prior_emergency_admissions_365d",
     "prior_bed_days_365d",
-    "days_since_last_discharge",
 )
+DAYS_SINCE_LAST_DISCHARGE = "days_since_last_discharge"
+HISTORY_COLUMNS: tuple[str, ...] = (*HISTORY_COUNT_COLUMNS, DAYS_SINCE_LAST_DISCHARGE)
