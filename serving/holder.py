@@ -54,11 +54,13 @@ from los.config import Settings
 from los.errors import ModelLoadError, ModelNotFoundError, RegistryUnavailableError
 from models.availability import ServingStatus, no_model_message, serving_status
 from models.bundle import BOOSTER_FILE
+from models.history_index import HistoryIndex
 from models.registry import CHAMPION, LoadedModel, ModelIdentity
 from models.scorer import Scorer
-from serving.batcher import HistoryIndex, rows_to_columns, warmup_row
 from serving.inputs import RequestInputs
 from serving.metrics import ServiceMetrics
+from serving.request_rows import rows_to_columns
+from serving.warmup import warmup_row
 
 log = logging.getLogger(__name__)
 
