@@ -104,19 +104,21 @@ class ScoringWorker:
                 n += len(nxt.rows)
             self._score(batch)
 
-    def _models(self, jobs: list[_Job]) -> ModelSet | None:
+    def _models(self, running: list[_Job]) -> ModelSet | None:
+        """The model set now; None (each job failed with `NotReadyError`) when there is none,
+        e.g. retired between a request's check and its turn here. The jobs are running already
+        (a future set running twice raises, which once ended this thread)."""
         models = self._current()
         if models is None:
-            for j in jobs:
-                if j.future.set_running_or_notify_cancel():
-                    j.future.set_exception(NotReadyError())
+            for j in running:
+                j.future.set_exception(NotReadyError())
         return models
 
     def _run_call(self, job: _Job) -> None:
+        if not job.future.set_running_or_notify_cancel():
+            return
         models = self._models([job])
         if models is None or job.call is None:
-            return
-        if not job.future.set_running_or_notify_cancel():
             return
         try:
             job.future.set_result(job.call(models))
