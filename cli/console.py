@@ -47,12 +47,13 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
 
 @contextmanager
 def reporting_errors() -> Iterator[None]:
-    """Product errors and I/O failures as one line on stderr and exit code 1."""
+    """Product errors and I/O failures as one line on stderr; the exit code of a product error
+    is the one its class states (`los.errors`), 1 for an I/O failure."""
     try:
         yield
     except LosError as exc:
         say_error(str(exc))
-        raise typer.Exit(1) from None
+        raise typer.Exit(exc.exit_code) from None
     except FileNotFoundError as exc:
         say_error(f"file not found: {exc.filename}")
         raise typer.Exit(1) from None

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.history import with_history
+from features.history import no_history, with_history
 from los.config import FeaturesConfig
 from los.schema import CARE_HOME_CODES, HISTORY_COLUMNS, LABEL_COLUMNS
 
@@ -227,10 +227,9 @@ def derive_columns(
     out: dict[str, np.ndarray] = {}
     for col in ("age", "imd_decile", "frailty_score", "comorbidity_count"):
         out[col] = numeric(col)
-    zeros = np.zeros(n)
-    for col in HISTORY_COLUMNS[:3]:
-        out[col] = numeric(col, zeros)
-    out["days_since_last_discharge"] = numeric("days_since_last_discharge")
+    # history as given (a blank stays NaN), else none: no earlier spell was read
+    for col, value in no_history(n).items():
+        out[col] = numeric(col, value)
     source = map_unique(column("admission_source"), _clean_code)
     method = map_unique(column("admission_method"), _clean_code)
     out["from_care_home"] = np.isin(source, CARE_HOME_CODES).astype(float)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import Columns, is_missing, map_unique, n_rows
-from los.schema import ETHNIC_CATEGORY_LABELS
+from los.schema import ETHNIC_CATEGORY_LABELS, ETHNICITY_NOT_KNOWN
 
 ATTRIBUTES: tuple[str, ...] = (
     "ethnic_group",
@@ -37,7 +37,7 @@ ETHNIC_GROUP_OF: dict[str, str] = {
     **dict.fromkeys(("M", "N", "P"), "Black or Black British"),
     **dict.fromkeys(("R", "S"), "Other"),
     "Z": "Not stated",
-    "99": NOT_KNOWN,
+    ETHNICITY_NOT_KNOWN: NOT_KNOWN,
 }
 SEX_LABELS: dict[str, str] = {"1": "Male", "2": "Female", "9": "Indeterminate", "0": NOT_KNOWN}
 AGE_BANDS: tuple[tuple[float, str], ...] = (
@@ -91,7 +91,7 @@ def _numbers(columns: Columns, name: str) -> np.ndarray:
 
 
 def _category(code: str | None) -> str:
-    return code if code in ETHNIC_CATEGORY_LABELS else "99"
+    return code if code in ETHNIC_CATEGORY_LABELS else ETHNICITY_NOT_KNOWN
 
 
 def ethnic_category(columns: Columns) -> np.ndarray:

@@ -9,9 +9,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from los.schema import HISTORY_COLUMNS
+from los.schema import DAYS_SINCE_LAST_DISCHARGE, HISTORY_COLUMNS, HISTORY_COUNT_COLUMNS
 
 WINDOW_DAYS = 365
+# The fields of an earlier spell that history reads.
+SOURCE_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "admission_datetime",
+    "discharge_datetime",
+    "admission_method",
+)
+# The history of a spell with no earlier spell that counts: no admissions and no bed days (0),
+# no last discharge (NaN). Used wherever history is not supplied and cannot be looked up.
+NO_HISTORY: dict[str, float] = {
+    **dict.fromkeys(HISTORY_COUNT_COLUMNS, 0.0),
+    DAYS_SINCE_LAST_DISCHARGE: np.nan,
+}
+
+
+def no_history(n: int) -> dict[str, np.ndarray]:
+    """`NO_HISTORY` for `n` spells, one float array per history column."""
+    return {c: np.full(n, NO_HISTORY[c]) for c in HISTORY_COLUMNS}
 
 
 def compute_history(spells: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -22,17 +40,9 @@ def compute_history(spells: pd.DataFrame, history: pd.DataFrame | None = None) -
     default the spells table itself. Spells without a discharge never count.
     """
     source = spells if history is None else history
-    out = pd.DataFrame(
-        {
-            "prior_admissions_365d": 0.0,
-            "prior_emergency_admissions_365d": 0.0,
-            "prior_bed_days_365d": 0.0,
-            "days_since_last_discharge": np.nan,
-        },
-        index=spells.index,
-    )
+    values = no_history(len(spells))
     if len(spells) == 0 or len(source) == 0:
-        return out[list(HISTORY_COLUMNS)]
+        return pd.DataFrame(values, index=spells.index)
 
     left = pd.DataFrame(
         {
@@ -60,7 +70,7 @@ def compute_history(spells: pd.DataFrame, history: pd.DataFrame | None = None) -
     keep = (pairs["h_dis"] < pairs["adm"]) & (pairs["h_dis"] >= window_start)
     pairs = pairs.loc[keep]
     if pairs.empty:
-        return out[list(HISTORY_COLUMNS)]
+        return pd.DataFrame(values, index=spells.index)
 
     pairs = pairs.assign(
         bed_days=(pairs["h_dis"] - pairs["h_adm"]).dt.total_seconds() / 86400.0,
@@ -73,11 +83,15 @@ def compute_history(spells: pd.DataFrame, history: pd.DataFrame | None = None) -
         since=("since", "min"),
     )
     pos = grouped.index.to_numpy()
-    out.iloc[pos, 0] = grouped["n"].to_numpy(dtype=float)
-    out.iloc[pos, 1] = grouped["n_emerg"].to_numpy(dtype=float)
-    out.iloc[pos, 2] = grouped["bed_days"].to_numpy(dtype=float)
-    out.iloc[pos, 3] = grouped["since"].to_numpy(dtype=float)
-    return out[list(HISTORY_COLUMNS)]
+    found = {
+        "prior_admissions_365d": "n",
+        "prior_emergency_admissions_365d": "n_emerg",
+        "prior_bed_days_365d": "bed_days",
+        DAYS_SINCE_LAST_DISCHARGE: "since",
+    }
+    for column, aggregate in found.items():
+        values[column][pos] = grouped[aggregate].to_numpy(dtype=float)
+    return pd.DataFrame(values, index=spells.index)
 
 
 def with_history(spells: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -22,14 +22,20 @@ import pyarrow.compute as pc
 
 from features.completeness import MissingInput, missing_input_columns
 from los.errors import DataQualityError, DataSourceError, MissingColumnError
-from los.schema import COLUMNS, COLUMNS_BY_NAME, NA_VALUES, REQUIRED_COLUMNS, Column
+from los.schema import (
+    COLUMNS,
+    COLUMNS_BY_NAME,
+    ETHNICITY_NOT_KNOWN,
+    NA_VALUES,
+    REQUIRED_COLUMNS,
+    Column,
+)
 
 logger = logging.getLogger(__name__)
 
 QUARANTINE_COLUMNS: tuple[str, ...] = ("row", "spell_id", "column", "value", "reason")
 VALUE_MAX_CHARS = 50
 _SPELL_ID_MAX = COLUMNS_BY_NAME["spell_id"].max_length
-ETHNICITY_NOT_KNOWN = "99"
 # Labels needed by training: without a discharge date no target can be built.
 REQUIRED_LABEL_COLUMNS: tuple[str, ...] = ("discharge_datetime",)
 _FLOAT_INT = r"^(-?\d+)\.0+$"

@@ -7,6 +7,8 @@ from typing import Literal
 
 Kind = Literal["str", "int", "float", "datetime"]
 
+# The ethnic category code for "not known" (CONTRACT §1, §4); a missing value is read as it.
+ETHNICITY_NOT_KNOWN = "99"
 # The NHS ethnic categories (NHS Data Dictionary "Ethnic Category"), each with its name as
 # reports, reasons and lists show it: the one table of them.
 ETHNIC_CATEGORY_LABELS: dict[str, str] = {
@@ -17,7 +19,7 @@ ETHNIC_CATEGORY_LABELS: dict[str, str] = {
     "K": "Asian or Asian British: Bangladeshi", "L": "Asian or Asian British: any other Asian",
     "M": "Black or Black British: Caribbean", "N": "Black or Black British: African",
     "P": "Black or Black British: any other Black", "R": "Other: Chinese",
-    "S": "Other: any other ethnic group", "Z": "Not stated", "99": "Not known",
+    "S": "Other: any other ethnic group", "Z": "Not stated", ETHNICITY_NOT_KNOWN: "Not known",
 }  # fmt: skip
 ETHNIC_CODES: tuple[str, ...] = tuple(ETHNIC_CATEGORY_LABELS)
 # fmt: off
@@ -182,10 +184,12 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 LABEL_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.label)
 ADMISSION_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.at_admission)
 
-# History features derived from earlier spells of the same patient (CONTRACT §1).
-HISTORY_COLUMNS: tuple[str, ...] = (
+# History features derived from earlier spells of the same patient (CONTRACT §1): three counts
+# (admissions, emergency admissions, bed days) and the days since the last discharge.
+HISTORY_COUNT_COLUMNS: tuple[str, ...] = (
     "prior_admissions_365d",
     "prior_emergency_admissions_365d",
     "prior_bed_days_365d",
-    "days_since_last_discharge",
 )
+DAYS_SINCE_LAST_DISCHARGE = "days_since_last_discharge"
+HISTORY_COLUMNS: tuple[str, ...] = (*HISTORY_COUNT_COLUMNS, DAYS_SINCE_LAST_DISCHARGE)

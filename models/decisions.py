@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from los.errors import LosError
+from los.errors import DecisionError
 
 KIND_TAG = "decision.kind"
 BY_TAG = "decision.by"
@@ -44,10 +44,6 @@ _NONE = "none"
 MAX_BY_CHARS = 200
 MAX_REASON_CHARS = 2000
 MAX_ACCEPTED_CHARS = 5000  # a registry tag value holds 5,000 characters
-
-
-class DecisionError(LosError):
-    """A decision that cannot be recorded as asked (nothing was changed)."""
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Literal
 import pandas as pd
 
 from features.build import BASE_CATEGORICAL, BASE_NUMERIC, Columns
-from los.errors import MissingColumnError
+from los.errors import MissingColumnError, ModelLoadError
 from los.schema import COLUMNS_BY_NAME, HISTORY_COLUMNS, Column
-from models.registry import LoadedModel, ModelLoadError
+from models.registry import LoadedModel
 
 InputKind = Literal["number", "text"]
 

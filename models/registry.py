@@ -38,7 +38,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from los.errors import LosError, ModelNotFoundError
+from los.errors import (
+    LosError,
+    ModelLoadError,
+    ModelNotFoundError,
+    PromotionRefusedError,
+    RegistryUnavailableError,
+)
 from models.bundle import BOOSTER_FILE, BUNDLE_FILE, FORMATS, ModelBundle
 
 log = logging.getLogger(__name__)
@@ -66,18 +72,6 @@ FORMAT_TAG = "los_bundle_format"
 CHECKSUM_TAG = "los_bundle_sha256"
 SUPPORTED_FORMATS = FORMATS  # "2": a group recalibration (models/bundle.py)
 ROUNDTRIP_TOLERANCE = 1e-9
-
-
-class RegistryUnavailableError(LosError):
-    """The registry store cannot be used (missing, empty, locked or unreadable)."""
-
-
-class ModelLoadError(LosError):
-    """A registered version exists but cannot be loaded and used."""
-
-
-class PromotionRefusedError(LosError):
-    """`champion` may not move to this version (not complete)."""
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,13 @@ from los.config import Settings
 from serving.access_log import install_access_log_filter
 from serving.audit import AuditWriter
 from serving.auth import api_key_policy
-from serving.batcher import ScoringWorker
 from serving.deps import Services
 from serving.errors import install_error_handlers
 from serving.holder import ModelHolder
 from serving.inputs import describe_champion_inputs
 from serving.metrics import ServiceMetrics
 from serving.routes import health, models, risk_list, score
+from serving.worker import ScoringWorker
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 
 from los.config import Settings
+from los.errors import AuthError, NotReadyError
 from serving.audit import AuditWriter
 from serving.auth import AuthPolicy
-from serving.batcher import ScoringWorker
-from serving.errors import AuthError, NotReadyError
 from serving.holder import ModelHolder, ModelSet
 from serving.metrics import ServiceMetrics
+from serving.worker import ScoringWorker
 
 API_KEY_HEADER = "X-API-Key"
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)

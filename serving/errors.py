@@ -1,4 +1,4 @@
-"""Service errors, the one mapping of every product error to an HTTP status code, and the handlers.
+"""The service's error handlers; each product error's status is stated by its class (`los.errors`).
 
 `install_error_handlers(app)` registers the two error handlers and documents the error responses
 in OpenAPI:
@@ -22,53 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from los.errors import (
-    ConfigError,
-    DataQualityError,
-    DataSourceError,
-    LosError,
-    MissingColumnError,
-    ModelNotFoundError,
-)
-
-
-class NotReadyError(LosError):
-    """The models are not loaded yet (registry unreachable or still loading)."""
-
-    def __init__(self, message: str = "models are not loaded yet; try again shortly") -> None:
-        super().__init__(message)
-
-
-class AuthError(LosError):
-    """Missing or wrong API key."""
-
-    def __init__(self) -> None:
-        super().__init__("missing or invalid API key (send it in the X-API-Key header)")
-
-
-class TooLargeError(LosError):
-    """A request body or batch above the configured limit."""
-
-
-STATUS_CODES: dict[type[LosError], int] = {
-    AuthError: 401,
-    TooLargeError: 413,
-    MissingColumnError: 422,
-    DataQualityError: 422,
-    DataSourceError: 422,
-    NotReadyError: 503,
-    ModelNotFoundError: 503,
-    ConfigError: 500,
-}
-
-
-def status_code(exc: LosError) -> int:
-    """The HTTP status for a product error (400 for one not listed)."""
-    for cls in type(exc).__mro__:
-        if cls in STATUS_CODES:
-            return STATUS_CODES[cls]
-    return 400
-
+from los.errors import LosError
 
 # Keys of a pydantic/FastAPI error kept in a 422 body. Dropped: `input` (the submitted value, e.g.
 # a patient_id or a date of birth), `ctx` (may hold the value or the exception raised on it) and
@@ -114,9 +68,10 @@ async def validation_error_response(request: Request, exc: Exception) -> JSONRes
 
 
 async def los_error_response(request: Request, exc: Exception) -> JSONResponse:
-    """Product errors -> status code with a one-line message (503 with `Retry-After`)."""
+    """Product errors -> the status their class states (`los.errors`) with a one-line message
+    (503 with `Retry-After`)."""
     assert isinstance(exc, LosError)
-    code = status_code(exc)
+    code = exc.http_status
     headers = {"Retry-After": "5"} if code == 503 else None
     return JSONResponse({"detail": str(exc)}, status_code=code, headers=headers)
 

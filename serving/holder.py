@@ -51,14 +51,16 @@ from pathlib import Path
 from typing import Any
 
 from los.config import Settings
-from los.errors import ModelNotFoundError
+from los.errors import ModelLoadError, ModelNotFoundError, RegistryUnavailableError
 from models.availability import ServingStatus, no_model_message, serving_status
 from models.bundle import BOOSTER_FILE
+from models.history_index import HistoryIndex
 from models.registry import CHAMPION, LoadedModel, ModelIdentity
 from models.scorer import Scorer
-from serving.batcher import HistoryIndex, rows_to_columns, warmup_row
 from serving.inputs import RequestInputs
 from serving.metrics import ServiceMetrics
+from serving.request_rows import rows_to_columns
+from serving.warmup import warmup_row
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +225,7 @@ class ModelHolder:
         if current is None and self.load_errors:
             self._artifacts.clear()
             failed = "; ".join(f.error for f in self.load_errors.values())
-            raise registry.ModelLoadError(f"not serving an incomplete set of models: {failed}")
+            raise ModelLoadError(f"not serving an incomplete set of models: {failed}")
         if not chosen:
             if current is not None:  # every champion alias removed: nothing may be served
                 self._retire("no registered model has a champion any more")
@@ -308,7 +310,7 @@ class ModelHolder:
         """
         try:
             identity = registry.store_identity(self.settings.tracking_uri)
-        except registry.RegistryUnavailableError as exc:
+        except RegistryUnavailableError as exc:
             if self.current is not None:
                 self._retire(f"the registry it came from is gone ({exc})")
             self._store = None  # whatever appears at the path next is a new registry
@@ -328,7 +330,7 @@ class ModelHolder:
                     f"store ({booster.parent} has no {booster.name})"
                 )
                 self._retire(problem)
-                raise registry.RegistryUnavailableError(problem)
+                raise RegistryUnavailableError(problem)
 
     def _retire(self, why: str) -> None:
         """Stop serving every loaded model (a request already running finishes on its set)."""

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from evaluation.decision_section import with_html_section, with_markdown_section
 from los.config import Settings
-from los.errors import ModelNotFoundError
+from los.errors import DecisionError, ModelNotFoundError
 from models import registry
 from models.availability import review_status
 from models.decisions import (
@@ -39,7 +39,6 @@ from models.decisions import (
     PROMOTE,
     REJECT,
     Decision,
-    DecisionError,
     append_to_log,
     history,
     person_text,

@@ -10,13 +10,13 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from los.errors import TooLargeError
 from models.list_render import render_risk_list
 from models.review_cut import ReviewCut
 from models.risk_list import RiskList, build_risk_list
-from serving.batcher import rows_to_columns, with_request_history
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
-from serving.errors import TooLargeError
 from serving.holder import ModelSet
+from serving.request_rows import rows_to_columns, with_request_history
 from serving.schemas import RiskListRequest
 
 router = APIRouter(

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 
+from los.errors import TooLargeError
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
-from serving.errors import TooLargeError
 from serving.holder import ModelSet
 from serving.schemas import Admission, ScoreOut
 

@@ -141,7 +141,7 @@ def test_refused_decisions_say_why_in_one_line_and_change_nothing(
 
 def test_acceptance_is_by_name_and_never_implicit() -> None:
     """Several failed gates and findings: each must be named, or all accepted at once."""
-    from models.decisions import DecisionError
+    from los.errors import DecisionError
     from training.decide import DecisionRequest, _accepted
 
     blocking = ["min_auroc", "calibration_ratio:sex", "calibration_ratio:sex:Female"]

@@ -307,7 +307,7 @@ def test_every_scorer_path_applies_the_recalibration() -> None:
     arrays: the same recalibrated probabilities, which differ from Platt's for the group."""
     from models.registry import LoadedModel, ModelIdentity
     from models.scorer import Scorer
-    from serving.batcher import rows_to_columns, with_request_history
+    from serving.request_rows import rows_to_columns, with_request_history
 
     logit, y, groups = _synthetic({PLANTED: 300, WHITE: 300}, {PLANTED: 1.0})
     bundle, admissions = _tiny_bundle(_fit(logit, y, groups, groups={ATTR: [PLANTED]}))
