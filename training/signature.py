@@ -9,6 +9,7 @@ optional (`ColSpec(required=False)`), so MLflow does not demand it.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -47,7 +48,9 @@ def model_signature(example: pd.DataFrame, spec: FeatureSpec) -> ModelSignature:
     from mlflow.models import ModelSignature, infer_signature
     from mlflow.types import ColSpec, Schema, TensorSpec
 
-    inferred = infer_signature(input_example(example, spec)).inputs
+    with warnings.catch_warnings():  # its hint on integer columns: handled below
+        warnings.simplefilter("ignore", UserWarning)
+        inferred = infer_signature(input_example(example, spec)).inputs
     found = {c.name: c.type for c in inferred.inputs} if inferred is not None else {}
     columns: list[ColSpec | TensorSpec] = []
     for name in model_inputs(spec):
