@@ -15,6 +15,7 @@ from typing import Any
 
 from evaluation.gates import GateResult
 from los.targets import Target
+from models.decisions import Decision
 from training.promotion import Review
 
 GATE_TAG_PREFIX = "gate."
@@ -158,3 +159,17 @@ def describe_registered_model(target: Target) -> None:
     mlflow.MlflowClient().update_registered_model(
         target.registered_name, description=model_description(target)
     )
+
+
+def note_decision(decision: Decision) -> None:
+    """A person's decision (`los promote`) replaces the run's verdict in the version's
+    `promotion` tag and description (the `decision.*` tags hold the record itself)."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    verdict = f"decided by a person: {decision.words}"[:500]
+    mv = client.get_model_version(decision.model, decision.version)
+    text = mv.description or ""
+    kept = text[: text.index(" Promotion: ")] if " Promotion: " in text else text
+    description = f"{kept} Promotion: {verdict}." if kept else f"Promotion: {verdict}."
+    write_version_record(decision.model, decision.version, description, {PROMOTION_TAG: verdict})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -153,3 +154,32 @@ def test_signature_lists_only_model_inputs_and_nullable_ones_are_optional(
     required = [name for name, spec in inputs.items() if spec.required]
     scored = mlflow.pyfunc.load_model(uri).predict(rows[required])
     assert len(scored) == 3 and ((scored >= 0) & (scored <= 1)).all()
+
+
+def test_a_persons_decision_replaces_the_runs_verdict(
+    trained_registry: TrainedRegistry, outcomes: dict[str, Any], tmp_path: Any
+) -> None:
+    """On a copy of the registry database (the artifacts are not touched)."""
+    import mlflow
+
+    from models.decisions import Decision
+    from tests.reliability.fault_helpers import copy_registry
+    from training.version_record import note_decision
+
+    outcome = outcomes["nctr"]
+    try:
+        registry.connect(copy_registry(trained_registry, tmp_path / "copy"))
+        client = mlflow.MlflowClient()
+        before = client.get_model_version(outcome.registered_name, outcome.version).description
+        decision = Decision(
+            outcome.registered_name, outcome.version, "reject", "Dr Ada Lovelace",
+            "too many missed patients", datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+        )  # fmt: skip
+        note_decision(decision)
+        mv = client.get_model_version(outcome.registered_name, outcome.version)
+        assert mv.tags["promotion"] == f"decided by a person: {decision.words}"
+        kept, _ = before.split(" Promotion: ")
+        assert mv.description == f"{kept} Promotion: decided by a person: {decision.words}."
+        assert "rejected by Dr Ada Lovelace at 2026-01-05T09:30:00+00:00" in mv.description
+    finally:
+        registry.connect(trained_registry.settings.tracking_uri)
