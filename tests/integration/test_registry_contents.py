@@ -98,7 +98,7 @@ def test_extract_digest_follows_the_rows() -> None:
 
 
 def test_each_model_carries_only_its_own_test_metrics(
-    client: Any, outcomes: dict[str, Any]
+    client: Any, outcomes: dict[str, Any], trained_registry: TrainedRegistry
 ) -> None:
     import mlflow
 
@@ -111,6 +111,9 @@ def test_each_model_carries_only_its_own_test_metrics(
         assert all(k.startswith(f"{target}.test_") for k in keys), sorted(keys)
         auroc = next(m.value for m in logged.metrics if m.key == f"{target}.test_auroc")
         assert auroc == pytest.approx(outcome.metrics["auroc"])
+    # the run itself still holds every target's figures
+    run = client.get_run(trained_registry.summary.run_id)  # type: ignore[attr-defined]
+    assert {f"{t}.test_auroc" for t in outcomes} <= set(run.data.metrics)
 
 
 def test_gates_are_short_readable_tags_and_a_table(
