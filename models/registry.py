@@ -203,13 +203,15 @@ def log_bundle(
     artifacts: dict[str, Any] | None = None,
     *,
     complete: bool = True,
+    signature: Any = None,
 ) -> ModelIdentity:
     """Log the bundle as a pyfunc model in the active run and register it.
 
     The version is created with its tags (`artifacts`, JSON-encoded), `los_state=incomplete`
     and the bundle format, in one registry transaction. With `complete=True` it is then marked
     complete and aliased `challenger` at once; a training run passes `complete=False` and calls
-    `mark_complete` when the whole run has finished.
+    `mark_complete` when the whole run has finished. `signature` (an MLflow `ModelSignature`)
+    replaces the one inferred from the example.
     """
     import mlflow
     from mlflow.models import infer_signature
@@ -219,7 +221,10 @@ def log_bundle(
     with tempfile.TemporaryDirectory() as tmp:
         bundle_dir = bundle.save(Path(tmp) / "bundle")
         example = input_example.head(5)
-        signature = infer_signature(example, pd.Series([0.5] * len(example), name="probability"))
+        if signature is None:
+            signature = infer_signature(
+                example, pd.Series([0.5] * len(example), name="probability")
+            )
         quiet, pyfunc_log = _NoPickleWarning(), logging.getLogger("mlflow.pyfunc")
         pyfunc_log.addFilter(quiet)
         try:

@@ -344,7 +344,13 @@ class ModelInfoOut(BaseModel):
     data_window: dict[str, Any]
     threshold: float
     high_band_cut: float
-    training_metrics: dict[str, Any]
+    test_metrics: dict[str, Any] = Field(
+        description="metrics on the test period (held out from training, after calibration)"
+    )
+    training_metrics: dict[str, Any] = Field(
+        description="the same figures as `test_metrics` (test period), under the name CONTRACT "
+        "§5 gives them; kept for existing clients"
+    )
     rows: dict[str, Any]
     decision: DecisionOut | None = Field(
         None, description="the decision recorded on this version (None: promoted by its gates)"

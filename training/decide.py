@@ -45,6 +45,7 @@ from models.decisions import (
     write_version_tags,
 )
 from training.promotion import version_review
+from training.version_record import note_decision
 
 DOCUMENTS = ("model_card.md", "report.html")
 _INSERT: dict[str, Callable[[str, list[Decision]], str]] = {
@@ -205,6 +206,7 @@ def decide(
         moved = True
     elif decision.kind == REJECT:
         moved = registry.withdraw_champion(model, version)
+    note_decision(decision)  # the version's description and `promotion` tag say it too
     return DecisionResult(decision, moved, documents, notes)
 
 

@@ -37,7 +37,8 @@ def list_models(
                 "data_window": meta.get("data_window", {}),
                 "threshold": loaded.bundle.threshold,
                 "high_band_cut": loaded.bundle.high_cut,
-                "training_metrics": meta.get("test_metrics", {}),
+                "test_metrics": meta.get("test_metrics", {}),
+                "training_metrics": meta.get("test_metrics", {}),  # same figures: see schemas
                 "rows": meta.get("rows", {}),
                 "decision": d.to_dict() if (d := decisions.get(target)) else None,
             }

@@ -202,6 +202,7 @@ def test_models_endpoint_describes_each_model(service: Running, champions: dict)
         assert {"test_start", "data_end"} <= set(m["data_window"])
         assert 0 < m["threshold"] < 1
         assert 0.5 < m["training_metrics"]["auroc"] <= 1
+        assert m["test_metrics"] == m["training_metrics"]  # test-period figures, both names
 
 
 def test_metrics_count_requests_latency_and_scores(

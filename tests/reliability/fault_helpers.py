@@ -102,12 +102,18 @@ class TrainRunner:
         return reply
 
     def train(
-        self, args: list[str], env: dict[str, str], log: Path, timeout: float = 300
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log: Path,
+        timeout: float = 300,
+        faults: dict[str, str] | None = None,
     ) -> tuple[int, str]:
-        """Run `los <args>` in a fresh forked process; its return code and output."""
+        """Run `los <args>` in a fresh forked process, with `faults` installed
+        (`fault_hooks.install`); its return code and output."""
         self._wait_ready()
         assert self.process.stdin is not None
-        request = {"args": args, "env": env, "log": str(log)}
+        request = {"args": args, "env": env, "log": str(log), "faults": faults or {}}
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         code = int(self._reply(timeout)["returncode"])

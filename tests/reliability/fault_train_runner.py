@@ -3,12 +3,13 @@
 Each `los train` process would spend most of its time importing (mlflow, lightgbm, pandas,
 matplotlib: ~5-10 s on a busy 2-core machine). This script imports them once, then for every request
 forks a child that runs the real `los train` command line (`cli.app.app`) with its own
-environment (e.g. `LOS_FAULT_KILL_AT`) and its output in a log file; the child may be killed by
-SIGKILL, exactly as `los train` would be. The parent never trains or touches MLflow, so no
+environment, the faults asked for installed (`fault_hooks.install`: e.g. `{"kill_at":
+"after_fit"}`) and its output in a log file; the child may be killed by SIGKILL, exactly as
+`los train` would be. The parent never trains or touches MLflow, so no
 thread or OpenMP pool exists when it forks.
 
 Protocol (JSON lines): it prints `{"ready": true}` once imported; then, for each request line
-`{"args": [...], "env": {...}, "log": "path"}` on stdin, runs one child and prints
+`{"args": [...], "env": {...}, "log": "path", "faults": {...}}` on stdin, runs one child and prints
 `{"returncode": N}` (negative: killed by signal -N).
 """
 
@@ -31,7 +32,9 @@ def _child(request: dict[str, Any]) -> None:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         from cli.app import app
+        from tests.reliability.fault_hooks import install
 
+        install(**request.get("faults", {}))
         try:
             app(args=request["args"], prog_name="los")
             code = 0

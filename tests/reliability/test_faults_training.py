@@ -2,8 +2,9 @@
 
 Each run is a real `los train` process (forked from `fault_train_runner.py`, which pays the
 imports once) on a small generated dataset, against a copy of the session registry that already
-has champions. Faults are injected with the documented test hooks (docs/service.md "Faults"):
-`LOS_FAULT_KILL_AT=<stage>` (SIGKILL at that stage) and `LOS_FAULT_CORRUPT_REGISTERED`.
+has champions. Faults are installed from the test side (`fault_hooks.install`, which wraps
+stages of `training.register` in the forked child): `kill_at=<stage>` (SIGKILL at that stage)
+and `corrupt=booster|bundle`.
 
 Invariant: `champion` and `challenger` only ever point at complete versions. A killed run leaves
 the aliases where they were and at most unaliased versions tagged `los_state=incomplete`, which
@@ -103,12 +104,10 @@ def test_training_killed_midway_leaves_the_registry_consistent(
     incomplete: list[str] = []
 
     def train(stage: str | None) -> tuple[int, str]:
-        env = dict(registry_copy)
-        if stage:
-            env["LOS_FAULT_KILL_AT"] = stage
+        faults = {"kill_at": stage} if stage else {}
         args = ["train", "--data", str(data), "--config", str(config)]
         args += ["--reports", str(tmp_path / f"reports-{stage}")]
-        return runner.train(args, env, tmp_path / f"train-{stage}.log")
+        return runner.train(args, registry_copy, tmp_path / f"train-{stage}.log", faults=faults)
 
     for stage, registers in (("after_fit", False), ("after_register", True), ("mid_reports", True)):
         code, out = train(stage)
@@ -154,9 +153,9 @@ def test_version_that_cannot_be_loaded_back_is_not_promoted(
     old = set(versions(NAME))
     # garbage written over booster.txt of the version just registered (the service's tests
     # cover more kinds of broken files: test_faults_models.py)
-    env = {**registry_copy, "LOS_FAULT_CORRUPT_REGISTERED": "booster"}
     args = ["train", "--data", str(data), "--config", str(config), "--show-gates"]
-    code, out = runner.train([*args, "--reports", str(tmp_path / "r")], env, tmp_path / "t.log")
+    args += ["--reports", str(tmp_path / "r")]
+    code, out = runner.train(args, registry_copy, tmp_path / "t.log", faults={"corrupt": "booster"})
     assert code == 0, out
     now = versions(NAME)
     (new,) = set(now) - old
