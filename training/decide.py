@@ -45,7 +45,7 @@ from models.decisions import (
     person_text,
     write_version_tags,
 )
-from training.promotion import version_review
+from training.promotion import definition_problem, version_review
 
 DOCUMENTS = ("model_card.md", "report.html")
 _INSERT: dict[str, Callable[[str, list[Decision]], str]] = {
@@ -186,6 +186,9 @@ def decide(
     accepted: tuple[str, ...] = ()
     if not request.reject:
         problem = registry.promotion_problem(model, version, mv, new_decision=True)
+        if problem is not None:
+            raise DecisionError(f"not promoted, nothing changed: {problem}")
+        problem = definition_problem(model, version)  # no acceptance overrides it
         if problem is not None:
             raise DecisionError(f"not promoted, nothing changed: {problem}")
         accepted = _accepted(request, version_review(model, version).blocking)

@@ -230,6 +230,7 @@ def train_and_register(
                     for k, v in tr.evaluation.overall.to_dict().items()
                 }
             )
+            mlflow.log_param(f"{tr.target.name}.target_definition", tr.target.definition_json)
             if tr.search is not None:  # the chosen LightGBM settings and the search table
                 mlflow.log_params(tr.search.mlflow_params(tr.target.name))
                 mlflow.log_dict(tr.search.to_dict(), f"tuning/{tr.target.name}.json")
@@ -261,6 +262,7 @@ def train_and_register(
                     "test_metrics": overall,
                     "data_window": prepared.boundaries.as_dict(),
                     "threshold": tr.bundle.threshold,
+                    "target_definition": tr.target.definition,
                 },
                 complete=False,
             )
