@@ -33,6 +33,10 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from los.targets import registered_name_of
+
+LONG_STAY_MODEL = registered_name_of("long_stay")
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -204,7 +208,7 @@ def run_mlflow(env: dict[str, str], rows: list[dict], args: Any, tmp: Path) -> d
     if shutil.which("mlflow", path=env["PATH"]) is None:
         return {"error": "mlflow command not found"}
     port = free_port()
-    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", "models:/los-long-stay@champion",
+    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{LONG_STAY_MODEL}@champion",
            "--env-manager", "local", "-h", HOST, "-p", str(port)]  # fmt: skip
     proc = start(cmd, env, tmp / "m")
     try:
@@ -267,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         report["mlflow"] = run_mlflow(env, rows, args, tmp)
     report["settings"] = {"clients": args.clients, "seconds": args.seconds, "batch": args.batch,
                           "cpus": os.cpu_count(), "note": "ours: 3 targets + reasons; "
-                          "mlflow: los-long-stay probability only"}  # fmt: skip
+                          f"mlflow: {LONG_STAY_MODEL} probability only"}  # fmt: skip
     print(table(report))
     if "error" in report["mlflow"]:
         print(f"mlflow models serve: {report['mlflow']['error']}")

@@ -74,7 +74,7 @@ def child_product(rows: int, workdir: Path) -> dict[str, Any]:
         masks = {n: prepared.mask(n) for n in ("train", "validation")}
         from los.targets import label
 
-        y = label(prepared.admissions, run.target, TrainingConfig().targets).to_numpy()
+        y = label(prepared.admissions, run.target).to_numpy()
         labels[run.target.name] = {
             n: np.flatnonzero(m & ~np.isnan(y)).tolist() for n, m in masks.items()
         }

@@ -218,7 +218,7 @@ def run_dataset(dataset: Dataset, reference_trials: int, seed: int) -> list[dict
     x, cat, names = prepared.x, prepared.encoder.categorical_indices, prepared.encoder.columns_
     out = []
     for index, target in enumerate(targets_from_config(config.targets)):
-        y_series = label(prepared.admissions, target, config.targets)
+        y_series = label(prepared.admissions, target)
         y = y_series.to_numpy(dtype=float).copy()
         known = ~np.isnan(y)
         if dataset.flip:

@@ -248,6 +248,7 @@ def evaluate(
         settings, models, _ = _registered(model)
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "evaluate.csv")
         result = evaluate_models(frame, models, cfg, out_dir, period.value)
+        out.print(result.scope, highlight=False, markup=False, soft_wrap=True)
         for name, ev in result.evaluations.items():
             out.print(
                 f"{name}: n={ev.overall.n:,} AUROC {ev.overall.auroc:.3f} "

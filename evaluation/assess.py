@@ -1,8 +1,16 @@
-"""Assess registered models on a labelled extract (`los evaluate`) and write the reports."""
+"""Assess registered models on a labelled extract (`los evaluate`) and write the reports.
+
+Each model is labelled by its own target definition, as saved in its bundle
+(`models.bundle.ModelBundle.label_target`), never by the configuration given now: a model
+trained to count 7+ day stays is judged on 7+ day stays even when `long_stay_days` has since
+changed. `EvaluationOutput.scope` says in one line which registered models are evaluated (and
+with which definition) and why any configured target or loaded model is not; nothing is left
+out silently.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +21,7 @@ from evaluation.evaluate import TargetEvaluation, evaluate_target
 from evaluation.gates import gate_evaluation
 from evaluation.report import ReportContext, write_reports
 from los.config import TrainingConfig
-from los.targets import label, targets_from_config
+from los.targets import Target, label, targets_from_config
 from models.explain import GlobalExplanation, global_explanation, sample_rows
 from models.registry import LoadedModel
 from models.scorer import Scorer
@@ -26,6 +34,35 @@ class EvaluationOutput:
     paths: list[Path]
     evaluations: dict[str, TargetEvaluation]
     rows: dict[str, int]
+    scope: str = ""  # one line: what is evaluated, by which definition, and what is not and why
+    skipped: dict[str, str] = field(default_factory=dict)  # target -> why it is not evaluated
+
+
+def _evaluated_words(model: LoadedModel, configured: Target | None) -> str:
+    """`los-long-stay version 3 (7+ day stays (deaths kept))`, with where the definition comes
+    from when that matters."""
+    target = model.bundle.label_target
+    words = target.counts
+    if not model.bundle.definition_recorded:
+        words += ", derived from its name: saved before definitions were recorded"
+    if configured is not None and configured.definition != target.definition:
+        words += f"; the config now says {configured.counts}, not used for this model"
+    return f"{model.identity.name} version {model.identity.version} ({words})"
+
+
+def scope_line(
+    models: dict[str, LoadedModel],
+    evaluated: list[str],
+    skipped: dict[str, str],
+    configured: dict[str, Target],
+) -> str:
+    """One line: the registered models evaluated, each by its own definition, then every
+    configured target or loaded model not evaluated, and why."""
+    done = "; ".join(_evaluated_words(models[n], configured.get(n)) for n in evaluated)
+    line = f"evaluating {done or 'nothing'}"
+    if skipped:
+        line += "; not evaluated: " + "; ".join(f"{n} ({why})" for n, why in skipped.items())
+    return line
 
 
 def _rows_for(
@@ -50,19 +87,23 @@ def evaluate_models(
     period: Literal["test", "all"] = "test",
 ) -> EvaluationOutput:
     """Evaluate every loaded model on the labelled rows of `admissions`; write reports."""
-    targets = {t.name: t for t in targets_from_config(config.targets)}
+    configured = {t.name: t for t in targets_from_config(config.targets)}
+    skipped = {
+        name: "configured, but no registered model was loaded for it"
+        for name in configured
+        if name not in models
+    }
     scorer = Scorer(models)
     scores = scorer.score(admissions, reasons=False)
     evaluations: dict[str, TargetEvaluation] = {}
     explanations: dict[str, GlobalExplanation] = {}
     rows: dict[str, int] = {}
     for name, model in models.items():
-        target = targets.get(name)
-        if target is None:
-            continue
-        y = label(admissions, target, config.targets).to_numpy()
+        target = model.bundle.label_target  # the model's own definition, not the config's
+        y = label(admissions, target).to_numpy()
         keep = _rows_for(admissions, model, period) & ~np.isnan(y)
         if keep.sum() == 0:
+            skipped[name] = f"no labelled spells in the {period} period of this extract"
             continue
         ev = evaluate_target(
             name,
@@ -82,6 +123,7 @@ def evaluate_models(
         history = admissions if "discharge_datetime" in admissions else None
         x = model.bundle.encode(admissions.iloc[sample], history=history)
         explanations[name] = global_explanation(model.bundle, x, len(sample), config.seed)
+    scope = scope_line(models, list(evaluations), skipped, configured)
     context = ReportContext(
         title="Model evaluation",
         models={
@@ -94,6 +136,7 @@ def evaluate_models(
             "evaluated_to": str(pd.to_datetime(admissions["admission_datetime"]).max()),
             "period": period,
         },
+        notes=[scope[0].upper() + scope[1:] + "."],
     )
     paths = write_reports(evaluations, context, out_dir, explanations)
-    return EvaluationOutput(paths, evaluations, rows)
+    return EvaluationOutput(paths, evaluations, rows, scope, skipped)

@@ -122,7 +122,11 @@ def _assemble(spells: pd.DataFrame) -> GeneratedData:
         kind: dict[str, Any] = {"str": "str", "datetime": "M8[ns]", "int": "int64", "float": float}
         dtype = float if column.nullable and column.kind == "int" else kind[column.kind]
         admissions[column.name] = admissions[column.name].astype(dtype)
-    truth = {"p_long_stay": "_p7", "p_long_stay_21": "_p21", "p_nctr": "_pn"}
+    truth = {
+        "p_long_stay": "_p_long_stay",
+        "p_long_stay_21": "_p_super_stranded",
+        "p_nctr": "_pn",
+    }
     return GeneratedData(
         admissions=admissions[[c.name for c in COLUMNS]],
         truth=pd.DataFrame({"spell_id": spell_id, **{k: spells[v] for k, v in truth.items()}}),

@@ -13,6 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from los.errors import ConfigError
 from los.schema import CARE_HOME_CODES, OTHER_HOSPITAL_CODES
 
+LONG_STAY_DAYS = 7
+"""The `long_stay` threshold by default ("stranded", CONTRACT §2): its one home."""
+SUPER_STRANDED_DAYS = 21
+"""The further threshold trained by default, `long_stay_21` ("super-stranded")."""
+NCTR_PROXY_PATHWAYS = (2, 3)
+"""Discharge pathways that count as NCTR where the ready date is missing, by default."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -21,14 +28,17 @@ class _Strict(BaseModel):
 class TargetsConfig(_Strict):
     """Which targets to train and how their labels are defined (CONTRACT §2)."""
 
-    long_stay_days: int = Field(7, ge=1, description="threshold of the `long_stay` target")
+    long_stay_days: int = Field(
+        LONG_STAY_DAYS, ge=1, description="threshold of the `long_stay` target"
+    )
     extra_long_stay_days: list[int] = Field(
-        default_factory=lambda: [21], description="further thresholds, named long_stay_<days>"
+        default_factory=lambda: [SUPER_STRANDED_DAYS],
+        description="further thresholds, named long_stay_<days>",
     )
     nctr: bool = True
     exclude_deaths_from_long_stay: bool = False
     nctr_proxy: Literal["pathway", "destination"] = "pathway"
-    nctr_proxy_pathways: list[int] = Field(default_factory=lambda: [2, 3])
+    nctr_proxy_pathways: list[int] = Field(default_factory=lambda: list(NCTR_PROXY_PATHWAYS))
     nctr_proxy_destinations: list[str] = Field(
         default_factory=lambda: [*CARE_HOME_CODES, *OTHER_HOSPITAL_CODES]
     )

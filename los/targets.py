@@ -1,31 +1,142 @@
-"""Targets (CONTRACT §2): long stay at each threshold and no criteria to reside (NCTR)."""
+"""Targets (CONTRACT §2): long stay at each threshold and no criteria to reside (NCTR).
+
+A `Target` is the whole definition of a label: its kind, its threshold, and the rules that
+change which spells count (deaths kept or excluded from long stay; the NCTR proxy where the
+ready date is missing). `label(frame, target)` needs nothing else, each model's bundle saves its
+`Target.definition` (`models.bundle`), and training and `los promote` refuse to compare or
+promote a version against a champion whose definition differs (`definition_conflict`).
+
+Names: the configured `long_stay_days` threshold is `long_stay` (registered `los-long-stay`),
+whatever its days, so the service, the score columns and the list keep their names; other
+thresholds are `long_stay_<days>`. A 10-day `long_stay` is therefore registered under
+`los-long-stay` too, and meets a 7-day champion there: the gate and `los promote` refuse it,
+saying both definitions, until that champion is retired (`los promote --reject`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from los.config import TargetsConfig
-from los.schema import DIED_DESTINATION
+from los.config import LONG_STAY_DAYS, NCTR_PROXY_PATHWAYS, TargetsConfig
+from los.schema import CARE_HOME_CODES, DIED_DESTINATION, OTHER_HOSPITAL_CODES
 
 _DAY = pd.Timedelta(days=1)
+REGISTERED_PREFIX = "los-"
+"""Every registered model of the product is named `los-<target>` (its one home)."""
+NCTR_DELAY_DAYS = 1.0
+"""A spell is NCTR when discharge is at least this long after the ready date (CONTRACT §2)."""
+_DESTINATIONS = (*CARE_HOME_CODES, *OTHER_HOSPITAL_CODES)
+
+
+def registered_name_of(target: str) -> str:
+    """`long_stay_21` -> `los-long-stay-21`: the registry name of a target's models."""
+    return REGISTERED_PREFIX + target.replace("_", "-")
+
+
+def target_name_of(registered: str) -> str:
+    """`los-long-stay-21` -> `long_stay_21` (the inverse of `registered_name_of`)."""
+    return registered.removeprefix(REGISTERED_PREFIX).replace("-", "_")
 
 
 @dataclass(frozen=True)
 class Target:
-    """One prediction target and the registry name its models live under."""
+    """One prediction target: its name and everything that defines its label.
+
+    `exclude_deaths` applies to long stay only (NCTR always excludes deaths, CONTRACT §2); the
+    proxy settings apply to NCTR only. Two targets label alike exactly when their `definition`s
+    are equal; compare those, not the objects (the name is where a model lives, not what it
+    counts).
+    """
 
     name: str
     kind: Literal["long_stay", "nctr"]
     days: int | None = None
+    exclude_deaths: bool = False
+    proxy: Literal["pathway", "destination"] = "pathway"
+    proxy_pathways: tuple[int, ...] = NCTR_PROXY_PATHWAYS
+    proxy_destinations: tuple[str, ...] = field(default=_DESTINATIONS)
+
+    def __post_init__(self) -> None:
+        if self.kind == "long_stay" and (self.days is None or self.days < 1):
+            raise ValueError(f"target {self.name}: a long stay target needs days >= 1")
+        if self.kind == "nctr" and self.days is not None:
+            raise ValueError(f"target {self.name}: an NCTR target has no days")
+        if self.kind not in ("long_stay", "nctr"):
+            raise ValueError(f"target {self.name}: unknown kind {self.kind!r}")
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        """What the label counts, as plain JSON values: only the rules that change the label."""
+        if self.kind == "long_stay":
+            return {"kind": "long_stay", "days": self.days, "exclude_deaths": self.exclude_deaths}
+        out: dict[str, Any] = {
+            "kind": "nctr",
+            "delay_days": NCTR_DELAY_DAYS,
+            "exclude_deaths": True,
+            "proxy": self.proxy,
+        }
+        if self.proxy == "pathway":
+            out["proxy_pathways"] = sorted(self.proxy_pathways)
+        else:
+            out["proxy_destinations"] = sorted(self.proxy_destinations)
+        return out
+
+    @property
+    def definition_json(self) -> str:
+        """`definition` as canonical JSON (sorted keys), e.g. for an MLflow tag."""
+        return json.dumps(self.definition, sort_keys=True, separators=(",", ":"))
+
+    @property
+    def fingerprint(self) -> str:
+        """A short, stable digest of the definition (12 hex digits)."""
+        return hashlib.sha256(self.definition_json.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_definition(cls, name: str, definition: dict[str, Any]) -> Target:
+        """The target a saved `definition` describes (`ValueError` when it cannot be read)."""
+        kind = definition.get("kind")
+        if kind == "long_stay":
+            days, deaths = int(definition["days"]), bool(definition["exclude_deaths"])
+            return cls(name, "long_stay", days, deaths)
+        if kind == "nctr":
+            if float(definition.get("delay_days", NCTR_DELAY_DAYS)) != NCTR_DELAY_DAYS:
+                raise ValueError(f"target {name}: NCTR delay other than {NCTR_DELAY_DAYS} day")
+            proxy = definition["proxy"]
+            if proxy == "pathway":
+                pathways = tuple(int(p) for p in definition["proxy_pathways"])
+                return cls(name, "nctr", proxy="pathway", proxy_pathways=pathways)
+            if proxy == "destination":
+                codes = tuple(str(c) for c in definition["proxy_destinations"])
+                return cls(name, "nctr", proxy="destination", proxy_destinations=codes)
+            raise ValueError(f"target {name}: unknown NCTR proxy {proxy!r}")
+        raise ValueError(f"target {name}: unknown kind {kind!r}")
+
+    @classmethod
+    def derived(cls, name: str, description: str | None = None) -> Target:
+        """The definition of a model saved before definitions were recorded, as it was read
+        then: the days from the name (`long_stay_21`) or else the description ("... of 10 days
+        or more"), else the default threshold; the default rules otherwise (deaths kept in long
+        stay, NCTR proxy discharge pathway 2-3)."""
+        if name == "nctr":
+            return cls(name, "nctr")
+        days = re.fullmatch(r"long_stay_(\d+)", name)
+        if days is None and name == "long_stay" and description:
+            days = re.search(r"(\d+) days", description)
+        if days is None and name != "long_stay":
+            raise ValueError(f"no definition recorded for target {name} and none can be derived")
+        return cls(name, "long_stay", int(days.group(1)) if days else LONG_STAY_DAYS)
 
     @property
     def registered_name(self) -> str:
         """MLflow registered model name, e.g. `los-long-stay`, `los-long-stay-21`, `los-nctr`."""
-        return "los-" + self.name.replace("_", "-")
+        return registered_name_of(self.name)
 
     @property
     def title(self) -> str:
@@ -38,20 +149,57 @@ class Target:
         return "NCTR" if self.kind == "nctr" else f"{self.days}+ day stay"
 
     @property
+    def counts(self) -> str:
+        """What the label counts with its rules, for a refusal: `7+ day stays (deaths kept)`,
+        `NCTR (proxy: discharge pathway 2, 3)`."""
+        if self.kind == "long_stay":
+            deaths = "excluded" if self.exclude_deaths else "kept"
+            return f"{self.days}+ day stays (deaths {deaths})"
+        if self.proxy == "pathway":
+            codes = ", ".join(str(p) for p in sorted(self.proxy_pathways))
+            return f"NCTR (proxy: discharge pathway {codes})"
+        return f"NCTR (proxy: discharge destination {', '.join(sorted(self.proxy_destinations))})"
+
+    @property
     def description(self) -> str:
         """Plain-language description for reports and lists."""
         if self.kind == "nctr":
             return "at least one day with no criteria to reside (medically ready, still in bed)"
-        return f"length of stay of {self.days} days or more"
+        deaths = " (deaths excluded)" if self.exclude_deaths else ""
+        return f"length of stay of {self.days} days or more{deaths}"
+
+
+def definition_conflict(champion: Target, challenger: Target) -> str | None:
+    """Why `challenger` may not be compared with or replace `champion` (None when both label
+    alike), in one line naming both definitions."""
+    if champion.definition == challenger.definition:
+        return None
+    if champion.counts == challenger.counts:  # differ beyond the words (cannot today)
+        then, now = champion.definition_json, challenger.definition_json
+    else:
+        then, now = champion.counts, challenger.counts
+    return (
+        f"the champion counts {then}, this version {now}: register it under its own name "
+        "or retire the champion (`los promote --reject` on the champion's version)"
+    )
 
 
 def targets_from_config(config: TargetsConfig) -> list[Target]:
     """The targets to train: `long_stay` (default threshold), extra thresholds, then `nctr`."""
-    targets = [Target("long_stay", "long_stay", config.long_stay_days)]
+    deaths = config.exclude_deaths_from_long_stay
+    targets = [Target("long_stay", "long_stay", config.long_stay_days, deaths)]
     for days in sorted(set(config.extra_long_stay_days) - {config.long_stay_days}):
-        targets.append(Target(f"long_stay_{days}", "long_stay", days))
+        targets.append(Target(f"long_stay_{days}", "long_stay", days, deaths))
     if config.nctr:
-        targets.append(Target("nctr", "nctr"))
+        targets.append(
+            Target(
+                "nctr",
+                "nctr",
+                proxy=config.nctr_proxy,
+                proxy_pathways=tuple(config.nctr_proxy_pathways),
+                proxy_destinations=tuple(config.nctr_proxy_destinations),
+            )
+        )
     return targets
 
 
@@ -66,33 +214,33 @@ def _died(frame: pd.DataFrame) -> pd.Series:
     return dest.astype("string").str.strip().eq(DIED_DESTINATION).fillna(False).astype(bool)
 
 
-def label(frame: pd.DataFrame, target: Target, config: TargetsConfig) -> pd.Series:
+def label(frame: pd.DataFrame, target: Target) -> pd.Series:
     """The 0/1 label of `target` per row, NaN where the row is not eligible.
 
     Rows still in hospital are never eligible. Deaths are excluded from `nctr` (and from long
-    stay when configured). Where the ready date is missing, NCTR falls back to the configured
-    proxy (discharge pathway or destination list).
+    stay when the target says so). Where the ready date is missing, NCTR falls back to the
+    target's proxy (discharge pathway or destination list).
     """
     ended = frame["discharge_datetime"].notna()
     died = _died(frame)
     if target.kind == "long_stay":
         assert target.days is not None
         y = (length_of_stay_days(frame) >= target.days).astype(float)
-        eligible = ended & ~died if config.exclude_deaths_from_long_stay else ended
+        eligible = ended & ~died if target.exclude_deaths else ended
         return y.where(eligible)
 
     no_ready = pd.Series(pd.NaT, index=frame.index)
     ready = pd.to_datetime(frame.get("discharge_ready_datetime", no_ready))
     delay = (pd.to_datetime(frame["discharge_datetime"]) - ready) / _DAY
-    y = (delay >= 1.0).astype(float)
-    if config.nctr_proxy == "pathway":
+    y = (delay >= NCTR_DELAY_DAYS).astype(float)
+    if target.proxy == "pathway":
         pathway = pd.to_numeric(frame.get("discharge_pathway", np.nan), errors="coerce")
-        proxy = pd.Series(pathway, index=frame.index).isin(config.nctr_proxy_pathways)
+        proxy = pd.Series(pathway, index=frame.index).isin(target.proxy_pathways)
         proxy_known = pd.Series(pathway, index=frame.index).notna()
     else:
         dest = frame.get("discharge_destination", pd.Series(np.nan, index=frame.index))
         dest = dest.astype("string").str.strip()
-        proxy = dest.isin(config.nctr_proxy_destinations).fillna(False).astype(bool)
+        proxy = dest.isin(target.proxy_destinations).fillna(False).astype(bool)
         proxy_known = dest.notna()
     y = y.where(ready.notna(), proxy.astype(float))
     known = ready.notna() | proxy_known

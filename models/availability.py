@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from los.config import TargetsConfig
 from los.errors import ModelNotFoundError
+from los.targets import target_name_of, targets_from_config
 from models.decisions import PROMOTE, REJECT, Decision, from_tags
 from models.registry import (
     CHAMPION,
@@ -27,7 +29,10 @@ from models.registry import (
     registered_names,
 )
 
-CONTRACT_MODELS: tuple[str, ...] = ("los-long-stay", "los-long-stay-21", "los-nctr")
+# the default targets' registered names: `los-long-stay`, `los-long-stay-21`, `los-nctr`
+CONTRACT_MODELS: tuple[str, ...] = tuple(
+    t.registered_name for t in targets_from_config(TargetsConfig())
+)
 # the review tags `training.promotion` writes on every version it registers (their one home)
 REVIEW_STATUS_TAG = "gates.status"
 REVIEW_BLOCKING_TAG = "gates.blocking"
@@ -35,7 +40,7 @@ REVIEW_BLOCKING_TAG = "gates.blocking"
 
 def target_name(registered: str) -> str:
     """`los-long-stay-21` -> `long_stay_21` (the inverse of `los.targets.Target`)."""
-    return registered.removeprefix("los-").replace("-", "_")
+    return target_name_of(registered)
 
 
 def title(target: str) -> str:

@@ -7,6 +7,13 @@ Formats: "1" is every bundle without a group recalibration (its `bundle.json` is
 older code reads it as before). "2" adds `group_recalibration` (`models.group_recalibration`): its
 probabilities need each admission's ethnic category and IMD decile, so code that knows only "1"
 refuses it (the registry's format tag) rather than scoring without the adjustment.
+
+Every bundle saved now also holds `definition`: the label its model learnt
+(`los.targets.Target.definition`: kind, days, deaths rule, NCTR proxy). It is an added key, so
+the format does not change and older code still reads the file. A bundle saved before
+definitions were recorded has none: `label_target` then derives it as the code did then (days
+from the name or the description, the default rules; `los.targets.Target.derived`) and
+`definition_recorded` is False, so the pages and `los evaluate` can say so.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import pandas as pd
 
 from features.build import Columns, FeatureSpec, derive_features
 from features.encoder import FeatureEncoder
+from los.targets import Target
 from models.calibration import PlattCalibrator, calibrate
 from models.group_recalibration import GroupRecalibrator
 
@@ -49,6 +57,26 @@ class ModelBundle:
     base_rate: float
     metadata: dict[str, Any] = field(default_factory=dict)
     group_recalibrator: GroupRecalibrator | None = None  # a chosen mitigation (format "2")
+    target_definition: Target | None = None  # the label learnt; None: saved before it was kept
+
+    def __post_init__(self) -> None:
+        if self.target_definition is not None and self.target_definition.name != self.target:
+            raise ValueError(
+                f"bundle of {self.target} holds the definition of {self.target_definition.name}"
+            )
+
+    @property
+    def label_target(self) -> Target:
+        """The target this model was trained on, with its label definition: as recorded, or
+        derived from the name and description for a bundle saved before (see the module doc)."""
+        if self.target_definition is not None:
+            return self.target_definition
+        return Target.derived(self.target, self.metadata.get("description"))
+
+    @property
+    def definition_recorded(self) -> bool:
+        """Whether the bundle holds its definition (False: derived, see `label_target`)."""
+        return self.target_definition is not None
 
     @property
     def format(self) -> str:
@@ -114,6 +142,8 @@ class ModelBundle:
             "base_rate": self.base_rate,
             "metadata": self.metadata,
         }
+        if self.target_definition is not None:
+            state["definition"] = self.target_definition.definition
         if self.group_recalibrator is not None:  # format "1" files stay exactly as they were
             state["format"] = self.format
             state["group_recalibration"] = self.group_recalibrator.to_dict()
@@ -131,6 +161,7 @@ class ModelBundle:
         recalibration = state.get("group_recalibration")
         if (recalibration is not None) != (fmt == GROUP_RECALIBRATED_FORMAT):
             raise ValueError(f"bundle format {fmt} does not match its group recalibration")
+        definition = state.get("definition")
         return cls(
             target=state["target"],
             booster=lgb.Booster(model_file=str(d / BOOSTER_FILE)),
@@ -142,6 +173,11 @@ class ModelBundle:
             metadata=dict(state.get("metadata", {})),
             group_recalibrator=(
                 GroupRecalibrator.from_dict(recalibration) if recalibration is not None else None
+            ),
+            target_definition=(
+                Target.from_definition(state["target"], definition)
+                if definition is not None
+                else None
             ),
         )
 

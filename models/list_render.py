@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,34 +10,28 @@ from models.vocabulary import SPECIALTIES
 if TYPE_CHECKING:
     from markupsafe import Markup
 
+    from los.targets import Target
     from models.risk_list import RiskList
 
 
-def stay_days(target: str, description: str | None = None) -> int | None:
-    """The length of stay a long-stay target counts from (None for other targets)."""
-    if target == "nctr":
-        return None
-    days = re.fullmatch(r"long_stay_(\d+)", target)
-    if days is None and description:
-        days = re.search(r"(\d+) days", description)
-    return int(days.group(1)) if days else None
+def stay_days(target: Target) -> int | None:
+    """The length of stay a long-stay target counts from (None for other targets), as the
+    model's own definition says (`ModelBundle.label_target`)."""
+    return target.days if target.kind == "long_stay" else None
 
 
-def target_words(target: str, description: str | None = None) -> tuple[str, str, str]:
+def target_words(target: Target) -> tuple[str, str, str]:
     """(column heading, phrase for a sentence, roll-up heading) for a target, in plain words."""
-    if target == "nctr":
+    if target.kind == "nctr":
         return (
             "Chance of a delay once medically ready (NCTR)",
             "staying on after being medically ready to leave (no criteria to reside)",
             "Expected delays once medically ready",
         )
-    found = stay_days(target, description)
-    if found is None:
-        return "Chance of a long stay", "a long stay", "Expected long stays"
     return (
-        f"Chance of staying {found}+ days",
-        f"staying {found} days or more",
-        f"Expected stays of {found}+ days",
+        f"Chance of staying {target.days}+ days",
+        f"staying {target.days} days or more",
+        f"Expected stays of {target.days}+ days",
     )
 
 
@@ -84,12 +77,12 @@ def render_risk_list(result: RiskList) -> str:
     env.filters["percent"] = lambda p: f"{100 * p:.0f}%"
     env.filters["css_string"] = css_string
     env.filters["specialty"] = specialty_name
-    words = {t: target_words(t, result.descriptions.get(t)) for t in result.targets}
+    words = {t: target_words(result.definitions[t]) for t in result.targets}
     return env.get_template("risk_list.html.j2").render(
         result=result,
         page_footer=page_footer(result),
         labels={t: w[0] for t, w in words.items()},
         phrases={t: w[1] for t, w in words.items()},
         expected_labels={t: w[2] for t, w in words.items()},
-        stay_days={t: stay_days(t, result.descriptions.get(t)) for t in result.targets},
+        stay_days={t: stay_days(result.definitions[t]) for t in result.targets},
     )

@@ -45,6 +45,7 @@ from los.errors import (
     PromotionRefusedError,
     RegistryUnavailableError,
 )
+from los.targets import REGISTERED_PREFIX
 from models.bundle import BOOSTER_FILE, BUNDLE_FILE, FORMATS, ModelBundle
 
 log = logging.getLogger(__name__)
@@ -533,7 +534,7 @@ def local_artifact_dir(registered_name: str, version: str) -> Path | None:
     return Path(local_file_uri_to_path(uri)) / "artifacts" / "bundle"
 
 
-def registered_names(prefix: str = "los-") -> list[str]:
+def registered_names(prefix: str = REGISTERED_PREFIX) -> list[str]:
     """Names of the product's registered models."""
     import mlflow
 

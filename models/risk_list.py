@@ -27,6 +27,7 @@ import pandas as pd
 
 from features.export import csv_text
 from los.errors import DataSourceError
+from los.targets import Target
 from models.census import census_notes, select_census, site_known
 from models.reasons import Reason, reasons_text
 from models.registry import ModelIdentity
@@ -95,7 +96,7 @@ class RiskList:
     wards: list[GroupSummary]
     sites: list[GroupSummary]
     models: dict[str, ModelIdentity]
-    descriptions: dict[str, str | None]  # each model's own description of its target
+    definitions: dict[str, Target]  # each model's own target, with its label definition
     counts: dict[str, int] = field(default_factory=dict)
     list_date_rule: str = "given"  # how the list date was chosen, in words
     notes: list[str] = field(default_factory=list)  # what a reader must know: rows left off
@@ -308,7 +309,7 @@ def build_risk_list(
         wards=_roll_up(rows, targets, by_ward=True),
         sites=_roll_up(rows, targets, by_ward=False),
         models={t: scorer.models[t].identity for t in targets},
-        descriptions={t: scorer.models[t].bundle.metadata.get("description") for t in targets},
+        definitions={t: scorer.models[t].bundle.label_target for t in targets},
         counts=counts,
         list_date_rule=rule,
         notes=census_notes(counts, site, known, chosen),

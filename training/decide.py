@@ -8,6 +8,9 @@ The rules (CONTRACT §6):
   or all of them as listed (`--accept-findings`). Nothing is accepted implicitly: otherwise the
   command refuses with one line listing what must be accepted, and changes nothing. A version
   without failures may be promoted too (the decision then accepts nothing);
+- a version whose label definition differs from the current champion's (e.g. 10+ day stays
+  against a 7+ day champion) is refused whatever is accepted
+  (`training.promotion.definition_problem`): retire that champion first (`--reject` on it);
 - `--reject` records a refusal. The version is never promoted automatically afterwards
   (`models.registry.promote` refuses it) and promoting it later is a new decision. Rejecting the
   version being served takes `champion` off it: the service then says the target has none.
@@ -44,7 +47,7 @@ from models.decisions import (
     person_text,
     write_version_tags,
 )
-from training.promotion import version_review
+from training.promotion import definition_problem, version_review
 from training.version_record import note_decision
 
 DOCUMENTS = ("model_card.md", "report.html")
@@ -186,6 +189,9 @@ def decide(
     accepted: tuple[str, ...] = ()
     if not request.reject:
         problem = registry.promotion_problem(model, version, mv, new_decision=True)
+        if problem is not None:
+            raise DecisionError(f"not promoted, nothing changed: {problem}")
+        problem = definition_problem(model, version)  # no acceptance overrides it
         if problem is not None:
             raise DecisionError(f"not promoted, nothing changed: {problem}")
         accepted = _accepted(request, version_review(model, version).blocking)

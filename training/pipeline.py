@@ -1,4 +1,12 @@
-"""The training pipeline as named steps: prepare -> per target fit, calibrate, evaluate, gate."""
+"""The training pipeline as named steps: prepare -> per target fit, calibrate, evaluate, gate.
+
+A new version is compared with the current champion only when both label alike (the same
+`los.targets.Target.definition`). When they differ (e.g. `long_stay_days` changed from 7 to 10,
+so both live under `los-long-stay`) nothing is compared: the `auroc_vs_champion` gate is
+replaced by a failed `target_definition` gate whose one line names both definitions, so the
+version is registered but held, and the champion stays; `los promote` refuses it too while that
+champion stands (`training.promotion.definition_problem`).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ from evaluation.evaluate import TargetEvaluation, evaluate_target
 from evaluation.gates import GateResult, all_passed, gate_evaluation
 from los.config import TrainingConfig
 from los.errors import DataQualityError
-from los.targets import Target, label, targets_from_config, untrainable
+from los.targets import Target, definition_conflict, label, targets_from_config, untrainable
 from models.bundle import ModelBundle
 from models.calibration import calibrate
 from training.calibrate import choose_threshold, fit_calibrator, high_band_cut
@@ -25,6 +33,8 @@ from training.tune import SearchResult, tune_booster
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+DEFINITION_GATE = "target_definition"
+COMPARISON_GATE = "auroc_vs_champion"
 
 
 @dataclass
@@ -76,7 +86,7 @@ class TrainingResult:
 
 def why_untrainable(prepared: PreparedData, target: Target, config: TrainingConfig) -> str | None:
     """The one-line reason `target` cannot be trained on `prepared` (None when it can)."""
-    y = label(prepared.admissions, target, config.targets)
+    y = label(prepared.admissions, target)
     return untrainable(
         target, class_counts(prepared.period, y), config.targets.min_cases_per_period
     )
@@ -92,7 +102,7 @@ def fit_target(
     reason = why_untrainable(prepared, target, config)
     if reason is not None:
         raise DataQualityError(f"{target.name} cannot be trained: {reason}")
-    y_all = label(prepared.admissions, target, config.targets)
+    y_all = label(prepared.admissions, target)
     known = y_all.notna().to_numpy()
     y = y_all.to_numpy()
 
@@ -140,6 +150,7 @@ def fit_target(
             **mitigation,
         },
         group_recalibrator=recal,
+        target_definition=target,
     )
     progress(f"evaluating {target.name}")
     p_test = bundle.probability(prepared.x[te], prepared.admissions.iloc[te])
@@ -157,11 +168,23 @@ def fit_target(
     return TargetRun(target, bundle, evaluation, te, y[te], p_test, counts, search=search)
 
 
+def definition_gate(target: Target, champion: ModelBundle | None) -> GateResult | None:
+    """The failed `target_definition` gate when the champion labels differently from `target`
+    (None without a champion or when both label alike)."""
+    if champion is None:
+        return None
+    conflict = definition_conflict(champion.label_target, target)
+    if conflict is None:
+        return None
+    return GateResult(DEFINITION_GATE, None, None, False, f"not compared: {conflict}")
+
+
 def champion_auroc(
     run: TargetRun, champion: ModelBundle | None, test: pd.DataFrame
 ) -> float | None:
-    """The current champion's AUROC on the same test rows (None without a champion)."""
-    if champion is None:
+    """The current champion's AUROC on the same test rows (None without a champion, and when
+    the champion labels differently: a comparison across definitions means nothing)."""
+    if champion is None or definition_gate(run.target, champion) is not None:
         return None
     from evaluation.metrics import safe_auroc
 
@@ -195,8 +218,15 @@ def train_all(
             continue
         run = fit_target(prepared, target, config, progress)
         test_rows = prepared.admissions.iloc[run.test_index]
-        champ = champion_auroc(run, champions(target), test_rows)
-        gate_evaluation(run.evaluation, champ, config.gates)
+        champion = champions(target)
+        gate_evaluation(run.evaluation, champion_auroc(run, champion, test_rows), config.gates)
+        refused = definition_gate(target, champion)
+        if refused is not None:  # in place of the comparison that cannot be made
+            run.evaluation.gates = [
+                refused if g.name == COMPARISON_GATE else g for g in run.evaluation.gates
+            ]
+            log.warning("%s: %s", target.name, refused.detail)
+            progress(f"{target.name}: {refused.detail}")
         runs.append(run)
     if not runs:
         raise DataQualityError(

@@ -12,6 +12,10 @@ review*: the failed gates and the blocking fairness findings (a finding in a gat
 
 Tag values are JSON, as every tag `models.registry.mark_complete` sets. `version_review` reads
 them back, or, for versions registered before these tags, the run's logged `metrics.json`.
+
+`definition_problem` is the other thing no acceptance can override: a version whose label
+definition differs from the current champion's (`los.targets.definition_conflict`) is never
+promoted over it; the champion must be retired first (`los promote --reject` on its version).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from evaluation.finding_words import sentence
 from evaluation.findings import Finding
 from evaluation.gates import GateResult
 from los.errors import ModelNotFoundError
+from los.targets import definition_conflict, target_name_of
 from models.availability import REVIEW_BLOCKING_TAG as BLOCKING_TAG
 from models.availability import REVIEW_STATUS_TAG as STATUS_TAG
 
@@ -116,7 +121,7 @@ def version_review(registered_name: str, version: str) -> Review:
     recorded = _from_tags(dict(mv.tags or {}))
     if recorded is not None:
         return recorded
-    target = registered_name.removeprefix("los-").replace("-", "_")
+    target = target_name_of(registered_name)
     try:
         text = mlflow.artifacts.load_text(f"runs:/{mv.run_id}/{METRICS_ARTIFACT}")
         block = json.loads(text)[target]
@@ -126,3 +131,23 @@ def version_review(registered_name: str, version: str) -> Review:
             f"(no {STATUS_TAG} tag and no {METRICS_ARTIFACT} for target {target})"
         ) from exc
     return _from_metrics(block)
+
+
+def definition_problem(registered_name: str, version: str) -> str | None:
+    """Why `version` may not replace the current champion of `registered_name` (None when there
+    is no champion, it is that champion, or both label alike), in one line naming both
+    definitions. Both bundles are read from the registry (connected first); a champion that
+    exists but cannot be read is an error, not a missing one."""
+    from models import registry
+
+    try:
+        champion, identity = registry.load_bundle(registered_name, registry.CHAMPION)
+    except ModelNotFoundError:
+        return None
+    if identity.version == str(version):
+        return None
+    candidate, _ = registry.load_bundle(registered_name, version)
+    conflict = definition_conflict(champion.label_target, candidate.label_target)
+    if conflict is None:
+        return None
+    return f"{registered_name} version {version} (champion: version {identity.version}): {conflict}"

@@ -128,6 +128,7 @@ def log_training(
         }
     )
     for tr in result.targets:
+        mlflow.log_param(f"{tr.target.name}.target_definition", tr.target.definition_json)
         if tr.search is not None:  # the chosen LightGBM settings and the search table
             mlflow.log_params(tr.search.mlflow_params(tr.target.name))
             mlflow.log_dict(tr.search.to_dict(), f"tuning/{tr.target.name}.json")

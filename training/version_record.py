@@ -19,6 +19,7 @@ from models.decisions import Decision
 from training.promotion import Review
 
 GATE_TAG_PREFIX = "gate."
+DEFINITION_TAG = "target_definition"  # what the label counts, and its fingerprint
 PREDICTS_TAG = "predicts"
 WINDOW_TAG = "data_window"
 TEST_PERIOD_TAG = "test_period"
@@ -126,6 +127,7 @@ def version_tags(
     """The short, readable tags of a version (no JSON)."""
     return {
         PREDICTS_TAG: target.description,
+        DEFINITION_TAG: f"{target.counts} [{target.fingerprint}]",
         WINDOW_TAG: window_text(window),
         TEST_PERIOD_TAG: test_period_text(window),
         THRESHOLD_TAG: f"{threshold:.4f}",

@@ -14,11 +14,12 @@ from features.synthetic.tables import (
     GROUPS,
     PLANTED_ETHNIC,
     PLANTED_NCTR_ODDS_RATIO,
-    SHIFT_7,
-    SHIFT_21,
+    SHIFT_LONG_STAY,
+    SHIFT_SUPER_STRANDED,
     SITE_EFFECTS,
     SPECIALTIES,
 )
+from los.config import LONG_STAY_DAYS, SUPER_STRANDED_DAYS
 from los.schema import CARE_HOME_CODES, DIED_DESTINATION
 
 
@@ -33,8 +34,8 @@ def true_probabilities(spells: pd.DataFrame) -> pd.DataFrame:
     p_death, p_nctr = expit(death), expit(nctr)
     return pd.DataFrame(
         {
-            "p_long_stay": long_stay_probability(stay, p_death, p_nctr, SHIFT_7),
-            "p_long_stay_21": long_stay_probability(stay, p_death, p_nctr, SHIFT_21),
+            "p_long_stay": long_stay_probability(stay, p_death, p_nctr, SHIFT_LONG_STAY),
+            "p_long_stay_21": long_stay_probability(stay, p_death, p_nctr, SHIFT_SUPER_STRANDED),
             "p_nctr": p_nctr,
             "p_death": p_death,
         },
@@ -51,7 +52,8 @@ def _effects(values: pd.Series, table: dict) -> np.ndarray:
 
 
 def risk_logits(spells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Log-odds of a stay >= 7 days (for a survivor without NCTR), of NCTR and of death."""
+    """Log-odds of a long stay (`LONG_STAY_DAYS`+, for a survivor without NCTR), of NCTR and
+    of death."""
     age = spells["age"].to_numpy(float)
     method = spells["admission_method"].astype(object)
     group = method.where(method.isin(["81", "82", "83"]), method.str[0])
@@ -108,7 +110,8 @@ def draw_outcomes(rng: np.random.Generator, frame: pd.DataFrame, horizon: int) -
     nctr = ~died & (rng.random(n) < p_nctr)
     state = np.where(died, 0, np.where(nctr, 1, 2))
     u = rng.random(n)
-    band = (u < expit(stay + SHIFT_7[state])).astype(int) + (u < expit(stay + SHIFT_21[state]))
+    band = (u < expit(stay + SHIFT_LONG_STAY[state])).astype(int)
+    band += u < expit(stay + SHIFT_SUPER_STRANDED[state])
     los = _stay_minutes(rng, frame, band, nctr, died)
     dis = frame["_adm"].to_numpy() + los
     delay = np.where(nctr, np.maximum(DAY, np.ceil(los * rng.beta(1.2, 2.4, n))), 0.0)
@@ -129,8 +132,8 @@ def draw_outcomes(rng: np.random.Generator, frame: pd.DataFrame, horizon: int) -
         _dis=dis,
         _died=died,
         _em=emergency,
-        _p7=long_stay_probability(stay, p_death, p_nctr, SHIFT_7),
-        _p21=long_stay_probability(stay, p_death, p_nctr, SHIFT_21),
+        _p_long_stay=long_stay_probability(stay, p_death, p_nctr, SHIFT_LONG_STAY),
+        _p_super_stranded=long_stay_probability(stay, p_death, p_nctr, SHIFT_SUPER_STRANDED),
         _pn=p_nctr,
         _readmit=0.06 + 0.08 * emergency + 0.06 * (age >= 75) + 0.05 * (frailty > 15),
     )
@@ -143,7 +146,9 @@ def _stay_minutes(
     nctr: np.ndarray,
     died: np.ndarray,
 ) -> np.ndarray:
-    """Length of stay in whole minutes inside its band (< 7, 7-21, >= 21 days)."""
+    """Length of stay in whole minutes inside its band: below `LONG_STAY_DAYS`, from it to
+    below `SUPER_STRANDED_DAYS`, from that on."""
+    long_, super_ = LONG_STAY_DAYS, SUPER_STRANDED_DAYS
     n, spec, method = band.size, frame["specialty"], frame["admission_method"]
     day_case = spec.isin(["130", "301", "370", "303", "120", "502"]).to_numpy()
     emergency, elective = (method.str.startswith(c).to_numpy(bool) for c in ("2", "1"))
@@ -151,13 +156,13 @@ def _stay_minutes(
     same_day = np.where(elective, np.where(day_case, 0.85, 0.15), same_day)
     same_day = np.where(spec.eq("180").to_numpy(), 0.85, np.where(died, 0.15, same_day))
     short = np.where(
-        rng.random(n) < same_day, 0.08 + 0.87 * rng.random(n), 1 + 6 * rng.beta(1, 2.2, n)
+        rng.random(n) < same_day, 0.08 + 0.87 * rng.random(n), 1 + (long_ - 1) * rng.beta(1, 2.2, n)
     )
-    short = np.where(nctr, 2 + 5 * rng.beta(1.1, 1.6, n), short)  # room for a delay >= 1 day
-    middle = 7 + 14 * rng.beta(1.0, 1.3, n)
-    tail = 21 + np.minimum(30 * (rng.random(n) ** -0.5 - 1), 344)  # Lomax: heavy right tail
-    low = np.choose(band, [np.where(nctr, 2 * DAY, 1), 7 * DAY, 21 * DAY])
-    high = np.choose(band, [7 * DAY - 1, 21 * DAY - 1, 400 * DAY])
+    short = np.where(nctr, 2 + (long_ - 2) * rng.beta(1.1, 1.6, n), short)  # room for a delay
+    middle = long_ + (super_ - long_) * rng.beta(1.0, 1.3, n)
+    tail = super_ + np.minimum(30 * (rng.random(n) ** -0.5 - 1), 365 - super_)  # Lomax tail
+    low = np.choose(band, [np.where(nctr, 2 * DAY, 1), long_ * DAY, super_ * DAY])
+    high = np.choose(band, [long_ * DAY - 1, super_ * DAY - 1, 400 * DAY])
     return np.clip(np.round(np.choose(band, [short, middle, tail]) * DAY), low, high)
 
 

@@ -151,6 +151,7 @@ GROUPS = {  # elective, emergency, maternity, transfer 81, births 82/83
     "83": (-3.5, -5.0, -2.5),
 }
 SITE_EFFECTS = {s.code: (s.stay, s.nctr, 0.0) for s in SITES}
-# Long-stay logit shifts by outcome (died, NCTR, neither): at 7 days and at 21 days.
-SHIFT_7 = np.array([0.4, 1.5, 0.0])
-SHIFT_21 = np.array([-2.2, -0.6, -2.5])
+# Long-stay logit shifts by outcome (died, NCTR, neither): at the default `long_stay` threshold
+# and at the super-stranded one (`los.config.LONG_STAY_DAYS`, `SUPER_STRANDED_DAYS`).
+SHIFT_LONG_STAY = np.array([0.4, 1.5, 0.0])
+SHIFT_SUPER_STRANDED = np.array([-2.2, -0.6, -2.5])

@@ -44,7 +44,7 @@ def nctr_scored() -> Scored:
     prepared = prepare(data.admissions, config)
     target = next(t for t in targets_from_config(config.targets) if t.name == "nctr")
     run = fit_target(prepared, target, config)
-    y = label(prepared.admissions, target, config.targets).to_numpy()
+    y = label(prepared.admissions, target).to_numpy()
     keep = ~np.isnan(y)
     p = run.bundle.probability(prepared.x[keep])
     return Scored(prepared.admissions.loc[keep], y[keep], p, run.bundle.threshold)

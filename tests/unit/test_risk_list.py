@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from los.errors import DataSourceError
+from los.targets import Target
 from models.reasons import Reason
 from models.registry import ModelIdentity
 from models.risk_list import build_risk_list, write_risk_list
@@ -34,7 +35,10 @@ class GivenScorer:
         self.models = {
             t: SimpleNamespace(
                 identity=ModelIdentity(f"los-{t.replace('_', '-')}", "4", "champion"),
-                bundle=SimpleNamespace(metadata={"description": "length of stay of 7 days"}),
+                bundle=SimpleNamespace(
+                    metadata={"description": "length of stay of 7 days"},
+                    label_target=Target.derived(t, "length of stay of 7 days"),
+                ),
             )
             for t in TARGETS
         }

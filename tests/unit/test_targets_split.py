@@ -30,12 +30,10 @@ def test_long_stay_labels_deaths_kept_and_inpatients_skipped() -> None:
         admission(discharge_datetime=T("2024-02-10"), discharge_destination="79"),
         admission(discharge_datetime=pd.NaT),
     )
-    y = label(df, Target("long_stay", "long_stay", 7), TargetsConfig())
+    y = label(df, Target("long_stay", "long_stay", 7))
     assert y.tolist()[:3] == [1.0, 0.0, 1.0]
     assert np.isnan(y.iloc[3])
-    excl = label(
-        df, Target("long_stay", "long_stay", 7), TargetsConfig(exclude_deaths_from_long_stay=True)
-    )
+    excl = label(df, targets_from_config(TargetsConfig(exclude_deaths_from_long_stay=True))[0])
     assert np.isnan(excl.iloc[2])
 
 
@@ -51,11 +49,11 @@ def test_nctr_from_ready_date_and_proxies() -> None:
             discharge_ready_datetime=pd.NaT, discharge_pathway=np.nan, discharge_destination="54"
         ),
     )
-    y = label(df, nctr, TargetsConfig())
+    y = label(df, nctr)
     assert y.tolist()[:4] == [1.0, 0.0, 1.0, 0.0]
     assert np.isnan(y.iloc[4])  # deaths excluded
     assert np.isnan(y.iloc[5])  # nothing to judge by
-    by_dest = label(df, nctr, TargetsConfig(nctr_proxy="destination"))
+    by_dest = label(df, targets_from_config(TargetsConfig(nctr_proxy="destination"))[-1])
     assert by_dest.iloc[5] == 1.0 and by_dest.iloc[3] == 0.0
 
 
