@@ -154,3 +154,12 @@ SITE_EFFECTS = {s.code: (s.stay, s.nctr, 0.0) for s in SITES}
 # Long-stay logit shifts by outcome (died, NCTR, neither): at 7 days and at 21 days.
 SHIFT_7 = np.array([0.4, 1.5, 0.0])
 SHIFT_21 = np.array([-2.2, -0.6, -2.5])
+# The stay inside its band, in days (ours): `start + width * Beta(a, b)`. A short stay is
+# same-day (uniform over `SAME_DAY`) with a probability set by method, specialty and death, else
+# SHORT_STAY; an NCTR patient's short stay leaves room for a delay of at least a day.
+SAME_DAY = (0.08, 0.87)  # start, width
+SHORT_STAY = (1.0, 6.0, 1.0, 2.2)  # start, width, a, b
+NCTR_SHORT_STAY = (2.0, 5.0, 1.1, 1.6)
+MIDDLE_STAY = (7.0, 14.0, 1.0, 1.3)
+TAIL_STAY = (21.0, 30.0, 344.0)  # start, Lomax scale (shape 2), cap on the excess: <= 365 days
+NCTR_DELAY_BETA = (1.2, 2.4)  # share of an NCTR stay spent waiting; the delay is at least a day
