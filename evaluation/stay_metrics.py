@@ -13,7 +13,9 @@ before the end, known exactly from admission times. Each metric asks a yes/no qu
 a known day (is the stay at least d days? is it inside [p10, p90]?); a spell answers it once
 followed to min(stay, that day), with chance G(min(stay, day)). Spells that answer are weighted
 by 1 / G(min(stay, day)) and the rest are left out (inverse probability of censoring weighting,
-IPCW): unbiased while censoring is independent of the stay, which the end of an extract is.
+IPCW): unbiased while censoring is independent of the stay, which the end of an extract is,
+and while the deciding day can be followed to (a test period a few months long follows every
+p90 and the 28-day Brier window; a spell never followed that long cannot answer).
 
 - Coverage of [p10, p90]: a stay inside the interval counts 1, outside 0; a spell still in
   hospital beyond its p90 counts as outside (above), one still in hospital before its p90 waits

@@ -46,7 +46,7 @@ def _draws(strata: pd.DataFrame, i: int, seed: int, draws: int = DRAWS) -> pd.Da
     """The generator's outcomes for `draws` copies of spell `i` (never cut short by the end)."""
     frame = strata.iloc[np.repeat(i, draws)].reset_index(drop=True).assign(_adm=0)
     out = draw_outcomes(np.random.default_rng(seed), frame, horizon=10**9)
-    delay = (out["discharge_datetime"] - out["discharge_ready_datetime"]) / pd.Timedelta(days=1)
+    delay = (out["discharge_datetime"] - out["discharge_ready_datetime"]).dt.total_seconds() / 86400
     return pd.DataFrame({"los": out["_dis"] / DAY, "wait": delay.where(delay >= 1, 0.0)})
 
 
