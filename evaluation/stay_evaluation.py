@@ -279,8 +279,9 @@ def evaluate_distribution(
 ) -> DistributionEvaluation:
     """Evaluate stay curves (one row per row of `admissions`) on the spells' actual stays.
 
-    `truth` is the generator's true curve for the same rows (the oracle,
-    `features.synthetic.stay_truth.true_stay`): with it, the median error against the true
+    `truth` is the generator's true curve for the same rows (the oracle:
+    `true_stay(with_history(whole extract).loc[rows])`, `features.synthetic.stay_truth`; history
+    from the whole extract, not the test rows alone): with it, the median error against the true
     median is reported and the oracle is scored by the same metrics. `as_of` is the data's end
     (default: its latest admission or discharge time).
     """

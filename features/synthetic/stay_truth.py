@@ -75,30 +75,35 @@ def shape_survival(t: np.ndarray) -> np.ndarray:
     )
 
 
-def _wait_given_stay(stay: float) -> float:
-    """E[max(1, stay * B)] days, B ~ Beta(NCTR_DELAY_BETA), for an NCTR stay of `stay` days."""
-    a, b = NCTR_DELAY_BETA
+def _wait_given_stay(stay: float, delay_beta: tuple[float, float]) -> float:
+    """E[max(1, stay * B)] days, B ~ Beta(delay_beta), for an NCTR stay of `stay` days."""
+    a, b = delay_beta
     c = min(1.0 / stay, 1.0)
     return float(betainc(a, b, c) + stay * a / (a + b) * (1.0 - betainc(a + 1, b, c)))
 
 
 @cache
-def nctr_wait_by_band() -> tuple[float, float, float]:
-    """E[wait days | NCTR, band] for the bands < 7, 7-21 and >= 21 days."""
+def nctr_wait_by_band(
+    delay_beta: tuple[float, float] = NCTR_DELAY_BETA,
+) -> tuple[float, float, float]:
+    """E[wait days | NCTR, band] for the bands < 7, 7-21 and >= 21 days, when the share of the
+    stay spent waiting is Beta(`delay_beta`)."""
 
     def over_beta(shape: tuple[float, float, float, float]) -> float:
         start, width, a, b = shape
         density = lambda x: x ** (a - 1) * (1 - x) ** (b - 1)  # noqa: E731
         norm = integrate.quad(density, 0, 1)[0]
-        value = integrate.quad(lambda x: _wait_given_stay(start + width * x) * density(x), 0, 1)
+        value = integrate.quad(
+            lambda x: _wait_given_stay(start + width * x, delay_beta) * density(x), 0, 1
+        )
         return value[0] / norm
 
     t0, scale, cap = TAIL_STAY
     capped = (1.0 + cap / scale) ** -2.0  # P(the tail's excess reaches its cap)
     lomax = integrate.quad(
-        lambda u: _wait_given_stay(t0 + scale * (u**-0.5 - 1.0)), capped, 1.0, limit=200
+        lambda u: _wait_given_stay(t0 + scale * (u**-0.5 - 1.0), delay_beta), capped, 1.0, limit=200
     )[0]
-    tail = capped * _wait_given_stay(_TAIL_END) + lomax
+    tail = capped * _wait_given_stay(_TAIL_END, delay_beta) + lomax
     return over_beta(NCTR_SHORT_STAY), over_beta(MIDDLE_STAY), tail
 
 
