@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,9 @@ from evaluation.gates import GateResult
 from evaluation.group_metrics import Breakdown, groups_to_dict
 from evaluation.metrics import OverallMetrics, calibration_curve, overall_metrics
 from los.config import TrainingConfig
+
+if TYPE_CHECKING:
+    from evaluation.stay_evaluation import DistributionEvaluation
 
 
 @dataclass
@@ -103,14 +106,25 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def metrics_document(evaluations: dict[str, TargetEvaluation]) -> dict[str, Any]:
-    """The whole metrics.json document: one block per target."""
-    return {name: _clean(ev.to_dict()) for name, ev in evaluations.items()}
+def metrics_document(
+    evaluations: dict[str, TargetEvaluation], distribution: DistributionEvaluation | None = None
+) -> dict[str, Any]:
+    """The whole metrics.json document: one block per target, and the stay distribution's
+    evaluation under `distribution` when there is one."""
+    document = {name: _clean(ev.to_dict()) for name, ev in evaluations.items()}
+    if distribution is not None:
+        document["distribution"] = _clean(distribution.to_dict())
+    return document
 
 
-def write_metrics(evaluations: dict[str, TargetEvaluation], path: str | Path) -> Path:
+def write_metrics(
+    evaluations: dict[str, TargetEvaluation],
+    path: str | Path,
+    distribution: DistributionEvaluation | None = None,
+) -> Path:
     """Write metrics.json (strict JSON, NaN as null)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(metrics_document(evaluations), indent=2, allow_nan=False))
+    document = metrics_document(evaluations, distribution)
+    p.write_text(json.dumps(document, indent=2, allow_nan=False))
     return p

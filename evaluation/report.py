@@ -23,6 +23,8 @@ from evaluation.finding_words import sentence
 from evaluation.findings import STATUS_WORDS
 from evaluation.gates import all_passed
 from evaluation.groups import ATTRIBUTES, TITLES, group_label
+from evaluation.stay_evaluation import DistributionEvaluation
+from evaluation.stay_section import distribution_view
 from los.config import GatesConfig
 from models.vocabulary import field_label
 
@@ -229,8 +231,10 @@ def report_view(
     context: ReportContext,
     explanations: dict[str, Any] | None = None,
     with_plots: bool = True,
+    distribution: DistributionEvaluation | None = None,
 ) -> dict[str, Any]:
-    """Everything the HTML report and the model card show, as plain values and data URIs."""
+    """Everything the HTML report and the model card show, as plain values and data URIs
+    (with the stay distribution's section when its evaluation is given)."""
     explanations = explanations or {}
     targets = [
         _target_view(n, ev, context.models.get(n, {}), explanations.get(n), with_plots)
@@ -243,6 +247,9 @@ def report_view(
         "notes": context.notes,
         "targets": targets,
         "attribute_titles": TITLES,
+        "distribution": None
+        if distribution is None
+        else distribution_view(distribution, with_plots),
     }
 
 
@@ -271,15 +278,17 @@ def write_reports(
     context: ReportContext,
     out_dir: str | Path,
     explanations: dict[str, Any] | None = None,
+    distribution: DistributionEvaluation | None = None,
 ) -> list[Path]:
     """Write metrics.json, report.html, model_card.md (and explanations.json when given) into
-    `out_dir`; returns their paths (each is logged as an MLflow artifact by the caller)."""
+    `out_dir`; returns their paths (each is logged as an MLflow artifact by the caller). The
+    stay distribution's evaluation, when given, goes into metrics.json and the report."""
     from evaluation.model_card import render_model_card
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [write_metrics(evaluations, out / "metrics.json")]
-    view = report_view(evaluations, context, explanations)
+    paths = [write_metrics(evaluations, out / "metrics.json", distribution)]
+    view = report_view(evaluations, context, explanations, distribution=distribution)
     html = out / "report.html"
     html.write_text(render_report(view), encoding="utf-8")
     card = out / "model_card.md"

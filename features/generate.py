@@ -34,6 +34,8 @@ pool), `simulate` (spells, round by round) and `labels` (true risks, outcomes an
   planted disparity: Black (M, N, P), Pakistani (J) and Bangladeshi (K) patients recorded in
   IMD deciles 1-2 have twice the odds of NCTR (they wait longer for care packages; ours, for
   fairness testing). `truth` includes it; `true_probabilities` recomputes it from the table.
+- The truth also holds each spell's true stay quantiles (p10, median, p90, in days) and expected
+  NCTR days (CONTRACT §7), exact from the same mechanism (`features.synthetic.stay_truth`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ import pandas as pd
 
 from features.synthetic.labels import true_probabilities
 from features.synthetic.simulate import Simulation
+from features.synthetic.stay_truth import stay_truth_columns
 from features.synthetic.tables import (
     DAY,
     PLANTED_ETHNIC,
@@ -69,7 +72,7 @@ class GeneratedData:
     """Generated spells (CONTRACT §1 columns, schema order) and their true probabilities."""
 
     admissions: pd.DataFrame
-    truth: pd.DataFrame  # spell_id, p_long_stay, p_long_stay_21, p_nctr
+    truth: pd.DataFrame  # spell_id, p_long_stay, p_long_stay_21, p_nctr, CONTRACT §7 columns
 
 
 def generate_admissions(
@@ -127,7 +130,8 @@ def _assemble(spells: pd.DataFrame) -> GeneratedData:
         "p_long_stay_21": "_p_super_stranded",
         "p_nctr": "_pn",
     }
+    probabilities = pd.DataFrame({"spell_id": spell_id, **{k: spells[v] for k, v in truth.items()}})
     return GeneratedData(
         admissions=admissions[[c.name for c in COLUMNS]],
-        truth=pd.DataFrame({"spell_id": spell_id, **{k: spells[v] for k, v in truth.items()}}),
+        truth=probabilities.join(stay_truth_columns(spells)),
     )

@@ -198,6 +198,12 @@ class GatesConfig(_Strict):
         description="a group needs at least this many positive (and, for AUROC, negative) "
         "cases for the FNR-ratio and AUROC-gap gates",
     )
+    stay_coverage_band: tuple[float, float] = Field(
+        (0.75, 0.85),
+        description="the stay distribution's 80% interval [p10, p90] must hold this share of "
+        "actual stays overall and in every assessed group (ethnic group, IMD quintile, sex, "
+        "age band)",
+    )
 
 
 class EvaluationConfig(_Strict):

@@ -12,12 +12,17 @@ from features.synthetic.tables import (
     CHAPTERS,
     DAY,
     GROUPS,
+    MIDDLE_STAY,
+    NCTR_SHORT_STAY,
     PLANTED_ETHNIC,
     PLANTED_NCTR_ODDS_RATIO,
+    SAME_DAY,
     SHIFT_LONG_STAY,
     SHIFT_SUPER_STRANDED,
+    SHORT_STAY,
     SITE_EFFECTS,
     SPECIALTIES,
+    TAIL_STAY,
 )
 from los.config import LONG_STAY_DAYS, SUPER_STRANDED_DAYS
 from los.schema import CARE_HOME_CODES, DIED_DESTINATION
@@ -148,22 +153,30 @@ def _stay_minutes(
 ) -> np.ndarray:
     """Length of stay in whole minutes inside its band: below `LONG_STAY_DAYS`, from it to
     below `SUPER_STRANDED_DAYS`, from that on."""
-    long_, super_ = LONG_STAY_DAYS, SUPER_STRANDED_DAYS
-    n, spec, method = band.size, frame["specialty"], frame["admission_method"]
+    n, same_day = band.size, same_day_share(frame, died)
+    (s0, s1), (a0, a1, a2, a3), (n0, n1, n2, n3) = SAME_DAY, SHORT_STAY, NCTR_SHORT_STAY
+    (m0, m1, m2, m3), (t0, t1, t2) = MIDDLE_STAY, TAIL_STAY
+    short = np.where(
+        rng.random(n) < same_day, s0 + s1 * rng.random(n), a0 + a1 * rng.beta(a2, a3, n)
+    )
+    short = np.where(nctr, n0 + n1 * rng.beta(n2, n3, n), short)  # room for a delay >= 1 day
+    middle = m0 + m1 * rng.beta(m2, m3, n)
+    tail = t0 + np.minimum(t1 * (rng.random(n) ** -0.5 - 1), t2)  # Lomax: heavy right tail
+    low = np.choose(
+        band, [np.where(nctr, 2 * DAY, 1), LONG_STAY_DAYS * DAY, SUPER_STRANDED_DAYS * DAY]
+    )
+    high = np.choose(band, [LONG_STAY_DAYS * DAY - 1, SUPER_STRANDED_DAYS * DAY - 1, 400 * DAY])
+    return np.clip(np.round(np.choose(band, [short, middle, tail]) * DAY), low, high)
+
+
+def same_day_share(frame: pd.DataFrame, died: np.ndarray) -> np.ndarray:
+    """Per spell, the chance that a stay under 7 days (not NCTR) is a same-day one."""
+    spec, method = frame["specialty"], frame["admission_method"]
     day_case = spec.isin(["130", "301", "370", "303", "120", "502"]).to_numpy()
     emergency, elective = (method.str.startswith(c).to_numpy(bool) for c in ("2", "1"))
     same_day = np.where(emergency, np.where(frame["age"].to_numpy() < 75, 0.45, 0.3), 0.3)
     same_day = np.where(elective, np.where(day_case, 0.85, 0.15), same_day)
-    same_day = np.where(spec.eq("180").to_numpy(), 0.85, np.where(died, 0.15, same_day))
-    short = np.where(
-        rng.random(n) < same_day, 0.08 + 0.87 * rng.random(n), 1 + (long_ - 1) * rng.beta(1, 2.2, n)
-    )
-    short = np.where(nctr, 2 + (long_ - 2) * rng.beta(1.1, 1.6, n), short)  # room for a delay
-    middle = long_ + (super_ - long_) * rng.beta(1.0, 1.3, n)
-    tail = super_ + np.minimum(30 * (rng.random(n) ** -0.5 - 1), 365 - super_)  # Lomax tail
-    low = np.choose(band, [np.where(nctr, 2 * DAY, 1), long_ * DAY, super_ * DAY])
-    high = np.choose(band, [long_ * DAY - 1, super_ * DAY - 1, 400 * DAY])
-    return np.clip(np.round(np.choose(band, [short, middle, tail]) * DAY), low, high)
+    return np.where(spec.eq("180").to_numpy(), 0.85, np.where(died, 0.15, same_day))
 
 
 def _discharge(

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from los.config import LONG_STAY_DAYS, SUPER_STRANDED_DAYS
 from los.schema import ETHNIC_CODES
 
 DAY = 1440  # minutes
@@ -155,3 +156,16 @@ SITE_EFFECTS = {s.code: (s.stay, s.nctr, 0.0) for s in SITES}
 # and at the super-stranded one (`los.config.LONG_STAY_DAYS`, `SUPER_STRANDED_DAYS`).
 SHIFT_LONG_STAY = np.array([0.4, 1.5, 0.0])
 SHIFT_SUPER_STRANDED = np.array([-2.2, -0.6, -2.5])
+# The stay inside its band, in days (ours): `start + width * Beta(a, b)`. A short stay is
+# same-day (uniform over `SAME_DAY`) with a probability set by method, specialty and death, else
+# SHORT_STAY; an NCTR patient's short stay leaves room for a delay of at least a day.
+SAME_DAY = (0.08, 0.87)  # start, width
+SHORT_STAY = (1.0, LONG_STAY_DAYS - 1.0, 1.0, 2.2)  # start, width, a, b
+NCTR_SHORT_STAY = (2.0, LONG_STAY_DAYS - 2.0, 1.1, 1.6)
+MIDDLE_STAY = (float(LONG_STAY_DAYS), float(SUPER_STRANDED_DAYS - LONG_STAY_DAYS), 1.0, 1.3)
+TAIL_STAY = (
+    float(SUPER_STRANDED_DAYS),
+    30.0,
+    365.0 - SUPER_STRANDED_DAYS,
+)  # start, Lomax scale (shape 2), cap on the excess: <= 365 days
+NCTR_DELAY_BETA = (1.2, 2.4)  # share of an NCTR stay spent waiting; the delay is at least a day

@@ -46,7 +46,10 @@ def test_generate_is_deterministic_and_writes_truth(tmp_path: Path) -> None:
     los("generate", "--rows", "500", "--seed", "3", "--out", str(b))
     assert a.read_bytes() == b.read_bytes()
     truth = pd.read_csv(tmp_path / "t.csv")
-    assert list(truth.columns) == ["spell_id", "p_long_stay", "p_long_stay_21", "p_nctr"]
+    assert list(truth.columns) == [
+        "spell_id", "p_long_stay", "p_long_stay_21", "p_nctr",
+        "los_p10_days", "los_median_days", "los_p90_days", "nctr_expected_days",
+    ]  # fmt: skip
     assert len(truth) == 500
 
 

@@ -66,7 +66,10 @@ def test_exact_rows_schema_and_order(data: GeneratedData) -> None:
     a, truth = data.admissions, data.truth
     assert len(a) == ROWS
     assert list(a.columns) == [c.name for c in COLUMNS]
-    assert list(truth.columns) == ["spell_id", "p_long_stay", "p_long_stay_21", "p_nctr"]
+    assert list(truth.columns) == [
+        "spell_id", "p_long_stay", "p_long_stay_21", "p_nctr",
+        "los_p10_days", "los_median_days", "los_p90_days", "nctr_expected_days",
+    ]  # fmt: skip
     assert truth["spell_id"].tolist() == a["spell_id"].tolist()
     assert a["spell_id"].is_unique and a["spell_id"].str.fullmatch(r"S\d{7}").all()
     assert a["patient_id"].str.fullmatch(r"P\d{6}").all()
