@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from evaluation.findings import review
 from evaluation.metrics import OverallMetrics
 from los.config import GatesConfig
 
@@ -93,8 +94,9 @@ def all_passed(gates: list[GateResult]) -> bool:
 def gate_evaluation(evaluation: Any, champion_auroc: float | None, config: GatesConfig) -> None:
     """Attach the performance and fairness gates and the fairness findings to `evaluation`
     (a `TargetEvaluation`), both judged by the one findings rule with the same `config`."""
+    # evaluation.fairness_gates builds on this module's GateResult: importing it at the top
+    # would be an import cycle
     from evaluation.fairness_gates import fairness_gates
-    from evaluation.findings import review
 
     evaluation.findings = review(evaluation.groups, config)
     evaluation.gates = performance_gates(

@@ -40,3 +40,15 @@ class ModelNotFoundError(LosError):
 
 class NotFittedError(LosError, ValueError):
     """An estimator was used before `fit`."""
+
+
+class RegistryUnavailableError(LosError):
+    """The registry store cannot be used (missing, empty, locked or unreadable)."""
+
+
+class ModelLoadError(LosError):
+    """A registered version exists but cannot be loaded and used."""
+
+
+class PromotionRefusedError(LosError):
+    """`champion` may not move to this version (not complete)."""

@@ -11,6 +11,7 @@ import pandas as pd
 
 from evaluation.evaluate import TargetEvaluation, evaluate_target
 from evaluation.gates import GateResult, all_passed, gate_evaluation
+from evaluation.metrics import safe_auroc
 from los.config import TrainingConfig
 from los.errors import DataQualityError
 from los.targets import Target, label, targets_from_config, untrainable
@@ -163,8 +164,6 @@ def champion_auroc(
     """The current champion's AUROC on the same test rows (None without a champion)."""
     if champion is None:
         return None
-    from evaluation.metrics import safe_auroc
-
     p = champion.probability(champion.encode(test), test)
     return safe_auroc(run.y_test, p)
 

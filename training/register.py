@@ -22,6 +22,7 @@ the previous aliases untouched.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -125,8 +126,6 @@ def fault_point(stage: str, registered: registry.ModelIdentity | None = None) ->
 
 
 def _corrupt_registered(identity: registry.ModelIdentity, what: str) -> None:
-    import json
-
     directory = registry.local_artifact_dir(identity.name, identity.version)
     if directory is None:
         raise ConfigError(f"{FAULT_CORRUPT_ENV} needs a local artifact store")
@@ -194,13 +193,16 @@ def train_and_register(
 
     See the module doc for the order of steps and what an interrupted run leaves behind.
     """
+    # mlflow is heavy (~3 s to import): imported by a training run only, not by importing this
     import mlflow
 
     fault_point("start")
     experiment = registry.connect(
         settings.tracking_uri, settings.los_data_dir / "mlartifacts", create=True
     )
-    with mlflow.start_run(experiment_id=experiment) as run:
+    # mlflow.start_run and the fluent log calls act on MLflow's global tracking URI: set for
+    # this run only (`registry.fluent_tracking` restores it)
+    with registry.fluent_tracking(), mlflow.start_run(experiment_id=experiment) as run:
         run_id = run.info.run_id
         params = _flatten("", config.model_dump(mode="json"), {})
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
