@@ -60,12 +60,14 @@ def load_bundle(
         raise ModelLoadError(problem)
     where = f"model {registered_name} version {identity.version}"
     try:
+        # where the version's files are stored, asked of this registry's client: a `models:/`
+        # URI would be resolved against MLflow's global registry URI, not this one
+        stored = store.client.get_model_version_download_uri(registered_name, identity.version)
         with tempfile.TemporaryDirectory() as tmp:
             local = mlflow.artifacts.download_artifacts(  # the bundle's two files only
-                artifact_uri=f"models:/{registered_name}/{identity.version}/artifacts/bundle",
+                artifact_uri=f"{stored.rstrip('/')}/artifacts/bundle",
                 dst_path=tmp,
                 tracking_uri=store.uri,
-                registry_uri=store.uri,
             )
             directory = Path(local)
             check_files(directory, (mv.tags or {}).get(CHECKSUM_TAG), where)
