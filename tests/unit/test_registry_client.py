@@ -4,6 +4,7 @@ stay apart, and product calls leave MLflow's global tracking URI (and the enviro
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 import lightgbm as lgb
@@ -137,3 +138,12 @@ def test_a_reader_never_creates_a_registry(tmp_path: Path) -> None:
     with pytest.raises(registry.RegistryUnavailableError, match="not found"):
         registry.open_registry(f"sqlite:///{missing}")
     assert not missing.parent.exists()
+
+
+def test_a_logged_model_requires_the_versions_pinned_in_pyproject() -> None:
+    """`PIP_REQUIREMENTS` is read from the installed packages: it must equal the pins."""
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text("utf-8"))
+    pins = dict(line.split("==") for line in pyproject["project"]["dependencies"])
+    assert [
+        f"{name}=={pins[name]}" for name in ("lightgbm", "pandas", "numpy", "scipy")
+    ] == registry.PIP_REQUIREMENTS
