@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from models.vocabulary import SPECIALTIES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # models.risk_list imports this module at its top: a cycle at run time
     from models.risk_list import RiskList
 
 
