@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from evaluation.fairness import assess_fairness
 from evaluation.finding_words import outcome_words
 from evaluation.findings import Finding
 from evaluation.gates import GateResult
@@ -71,8 +72,6 @@ def evaluate_target(
     calibration curves, and `outcome` (what the target counts, in words, for the findings'
     sentences).
     """
-    from evaluation.fairness import assess_fairness  # fairness is the heavier part
-
     bins = config.evaluation.calibration_bins
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)

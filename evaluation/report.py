@@ -23,6 +23,7 @@ from evaluation.finding_words import sentence
 from evaluation.findings import STATUS_WORDS
 from evaluation.gates import all_passed
 from evaluation.groups import ATTRIBUTES, TITLES, group_label
+from evaluation.model_card import render_model_card
 from evaluation.stay_evaluation import DistributionEvaluation
 from evaluation.stay_section import distribution_view
 from los.config import GatesConfig
@@ -283,8 +284,6 @@ def write_reports(
     """Write metrics.json, report.html, model_card.md (and explanations.json when given) into
     `out_dir`; returns their paths (each is logged as an MLflow artifact by the caller). The
     stay distribution's evaluation, when given, goes into metrics.json and the report."""
-    from evaluation.model_card import render_model_card
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [write_metrics(evaluations, out / "metrics.json", distribution)]

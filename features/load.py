@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from features.export import write_csv
 from features.mapping import SourceMapping, apply_mapping, load_mapping
 from features.sql_source import is_sql_url, parse_sql_source, read_sql
 from features.validate import ValidationReport, check_bad_share, quarantine_rows
@@ -167,8 +168,6 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
 
     CSV text cells that a spreadsheet would run as a formula are defused (`features.export`).
     """
-    from features.export import write_csv
-
     out = Path(path)
     name = out.name.lower()
     if not name.endswith(TABLE_SUFFIXES):

@@ -25,6 +25,7 @@ from models.registry import (
     REJECTED,
     STATE_TAG,
     LoadedModel,
+    connected,
     load_models,
     registered_names,
 )
@@ -92,9 +93,7 @@ class ServingStatus:
 
 
 def _versions(model: str) -> list[Any]:
-    import mlflow
-
-    found = mlflow.MlflowClient().search_model_versions(f"name = '{model}'")
+    found = connected().client.search_model_versions(f"name = '{model}'")
     return sorted(found, key=lambda mv: int(mv.version))
 
 
@@ -168,9 +167,7 @@ def unavailable_targets(present: Iterable[str], alias: str = CHAMPION) -> dict[s
 def serving_status(served: dict[str, str]) -> ServingStatus:
     """Decisions on the served versions (registered name -> version) and the targets without a
     champion, read fresh from the registry (a poll of the service)."""
-    import mlflow
-
-    client = mlflow.MlflowClient()
+    client = connected().client
     decisions: dict[str, Decision | None] = {}
     for model, version in served.items():
         tags = dict(client.get_model_version(model, version).tags or {})

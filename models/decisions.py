@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from los.errors import DecisionError
+from models.registry import EXPERIMENT, connected
 
 KIND_TAG = "decision.kind"
 BY_TAG = "decision.by"
@@ -145,25 +146,23 @@ def _parse_time(text: str) -> datetime:
 
 def write_version_tags(decision: Decision) -> None:
     """Record the decision on its registry version (the registry must be connected)."""
-    import mlflow
-
-    client = mlflow.MlflowClient()
+    client = connected().client
     for key, value in decision.version_tags().items():
         client.set_model_version_tag(decision.model, decision.version, key, value)
 
 
 def _log_experiment(artifact_location: str | None) -> str:
-    import mlflow
-
-    found = mlflow.get_experiment_by_name(LOG_EXPERIMENT)
+    client = connected().client
+    found = client.get_experiment_by_name(LOG_EXPERIMENT)
     if found is not None:
         return str(found.experiment_id)
+    # mlflow is heavy (~3 s to import): only when the decisions log is first created
     from mlflow.exceptions import MlflowException
 
     try:
-        return str(mlflow.create_experiment(LOG_EXPERIMENT, artifact_location=artifact_location))
+        return str(client.create_experiment(LOG_EXPERIMENT, artifact_location=artifact_location))
     except MlflowException:  # created by another process meanwhile
-        again = mlflow.get_experiment_by_name(LOG_EXPERIMENT)
+        again = client.get_experiment_by_name(LOG_EXPERIMENT)
         if again is None:
             raise
         return str(again.experiment_id)
@@ -174,12 +173,8 @@ def append_to_log(decision: Decision) -> str:
 
     The log's runs hold tags only; its experiment keeps artifacts beside the training runs'.
     """
-    import mlflow
-
-    from models.registry import EXPERIMENT
-
-    client = mlflow.MlflowClient()
-    training = mlflow.get_experiment_by_name(EXPERIMENT)
+    client = connected().client
+    training = client.get_experiment_by_name(EXPERIMENT)
     experiment = _log_experiment(training.artifact_location if training else None)
     tags = {
         **decision.version_tags(),
@@ -198,12 +193,10 @@ def append_to_log(decision: Decision) -> str:
 def history(model: str | None = None, run_id: str | None = None) -> list[Decision]:
     """Every logged decision, oldest first; only those on `model`, or on the versions a training
     run `run_id` registered, when given."""
-    import mlflow
-
-    found = mlflow.get_experiment_by_name(LOG_EXPERIMENT)
+    client = connected().client
+    found = client.get_experiment_by_name(LOG_EXPERIMENT)
     if found is None:
         return []
-    client = mlflow.MlflowClient()
     runs, token = [], None
     while True:
         page = client.search_runs(

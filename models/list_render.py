@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from models.vocabulary import SPECIALTIES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # models.risk_list imports this module at its top: a cycle at run time
     from markupsafe import Markup
 
     from los.targets import Target

@@ -29,6 +29,7 @@ from features.export import csv_text
 from los.errors import DataSourceError
 from los.targets import Target
 from models.census import census_notes, select_census, site_known
+from models.list_render import render_risk_list
 from models.reasons import Reason, reasons_text
 from models.registry import ModelIdentity
 from models.review_cut import ReviewCut
@@ -347,7 +348,5 @@ def write_risk_list(result: RiskList, path: str | Path) -> Path:
     elif suffix == ".json":
         out.write_text(json.dumps(result.to_dict(), indent=2))
     else:
-        from models.list_render import render_risk_list
-
         out.write_text(render_risk_list(result), encoding="utf-8")
     return out

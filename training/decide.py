@@ -122,13 +122,11 @@ def _describe(mv: Any, aliases: dict[str, str]) -> str:
 
 def _version(model: str, version: str) -> Any:
     """The registry version, or one line naming the models or versions that exist."""
-    import mlflow
-
     names = registry.registered_names()
     if model not in names:
         have = ", ".join(names) if names else "none (run `make train`)"
         raise ModelNotFoundError(f"no registered model {_shown(model)}; registered models: {have}")
-    found = mlflow.MlflowClient().search_model_versions(f"name = '{model}'")
+    found = registry.connected().client.search_model_versions(f"name = '{model}'")
     versions = sorted(found, key=lambda mv: int(mv.version))
     chosen = next((mv for mv in versions if str(mv.version) == version), None)
     if chosen is None:
@@ -219,19 +217,17 @@ def decide(
 def _show_in_documents(decision: Decision, latest: Path) -> tuple[list[str], list[str]]:
     """Log the run's decisions and its documents with a Decisions section; the copies in
     `latest` (the report folder of `los train`) too when they are that run's."""
-    import mlflow
-
     run_id = decision.run_id
     if not run_id:
         return [], ["the version has no training run: no model card or report to show it in"]
-    client = mlflow.MlflowClient()
+    client = registry.connected().client
     decisions = history(run_id=run_id)
     body = {"run_id": run_id, "decisions": [d.to_dict() for d in decisions]}
     client.log_text(run_id, json.dumps(body, indent=2), "reports/decisions.json")
     shown, notes = [f"runs:/{run_id}/reports/decisions.json"], []
     for name in DOCUMENTS:
         try:
-            text = mlflow.artifacts.load_text(f"runs:/{run_id}/reports/{name}")
+            text = registry.read_run_text(run_id, f"reports/{name}")
         except Exception as exc:  # no such artifact (or store unreadable): say so, go on
             notes.append(
                 f"run {run_id} has no readable reports/{name} ({type(exc).__name__}); "

@@ -19,6 +19,7 @@ import pandas as pd
 
 from evaluation.evaluate import TargetEvaluation, evaluate_target
 from evaluation.gates import GateResult, all_passed, gate_evaluation
+from evaluation.metrics import safe_auroc
 from los.config import TrainingConfig
 from los.errors import DataQualityError
 from los.targets import Target, definition_conflict, label, targets_from_config, untrainable
@@ -186,8 +187,6 @@ def champion_auroc(
     the champion labels differently: a comparison across definitions means nothing)."""
     if champion is None or definition_gate(run.target, champion) is not None:
         return None
-    from evaluation.metrics import safe_auroc
-
     p = champion.probability(champion.encode(test), test)
     return safe_auroc(run.y_test, p)
 

@@ -31,6 +31,7 @@ from los.errors import ModelNotFoundError
 from los.targets import definition_conflict, target_name_of
 from models.availability import REVIEW_BLOCKING_TAG as BLOCKING_TAG
 from models.availability import REVIEW_STATUS_TAG as STATUS_TAG
+from models.registry import connected, read_run_text
 
 FINDINGS_TAG = "gates.findings"
 NOT_CONCLUSIVE_TAG = "gates.not_conclusive"
@@ -110,10 +111,10 @@ def version_review(registered_name: str, version: str) -> Review:
     """The failed gates and blocking findings of a registered version (the registry must be
     connected first, `models.registry.connect`): from its tags, else from the `metrics.json`
     its training run logged."""
-    import mlflow
+    # mlflow is heavy (~3 s to import): only when a version's review is read
     from mlflow.exceptions import MlflowException
 
-    client = mlflow.MlflowClient()
+    client = connected().client
     try:
         mv = client.get_model_version(registered_name, version)
     except MlflowException as exc:
@@ -123,7 +124,7 @@ def version_review(registered_name: str, version: str) -> Review:
         return recorded
     target = target_name_of(registered_name)
     try:
-        text = mlflow.artifacts.load_text(f"runs:/{mv.run_id}/{METRICS_ARTIFACT}")
+        text = read_run_text(mv.run_id, METRICS_ARTIFACT)
         block = json.loads(text)[target]
     except (MlflowException, OSError, KeyError, ValueError) as exc:
         raise ModelNotFoundError(

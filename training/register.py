@@ -235,15 +235,21 @@ def train_and_register(
 
     See the module doc for the stages and what an interrupted run leaves behind.
     """
+    # mlflow is heavy (~3 s to import): imported by a training run only, not by importing this
     import mlflow
 
     experiment = registry.connect(
         settings.tracking_uri, settings.los_data_dir / "mlartifacts", create=True
     )
     started = datetime.now(UTC)
-    with mlflow.start_run(
-        experiment_id=experiment, run_name=f"los train {started:%Y-%m-%d %H:%M}"
-    ) as run:
+    # mlflow.start_run and the fluent log calls act on MLflow's global tracking URI: set for
+    # this run only (`registry.fluent_tracking` restores it)
+    with (
+        registry.fluent_tracking(),
+        mlflow.start_run(
+            experiment_id=experiment, run_name=f"los train {started:%Y-%m-%d %H:%M}"
+        ) as run,
+    ):
         run_id = run.info.run_id
         log_settings(config)
         result = train_all(admissions, config, _current_champion, progress)

@@ -15,6 +15,7 @@ from typing import Any
 
 from evaluation.gates import GateResult
 from los.targets import Target
+from models import registry
 from models.decisions import Decision
 from training.promotion import Review
 
@@ -146,9 +147,8 @@ def gates_artifact(target: Target) -> str:
 
 def write_version_record(name: str, version: str, description: str, tags: dict[str, str]) -> None:
     """Set the version's description and tags (the registry must be connected)."""
-    import mlflow
 
-    client = mlflow.MlflowClient()
+    client = registry.connected().client
     client.update_model_version(name, version, description=description)
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
@@ -156,9 +156,8 @@ def write_version_record(name: str, version: str, description: str, tags: dict[s
 
 def describe_registered_model(target: Target) -> None:
     """Set the registered model's description from its target."""
-    import mlflow
 
-    mlflow.MlflowClient().update_registered_model(
+    registry.connected().client.update_registered_model(
         target.registered_name, description=model_description(target)
     )
 
@@ -166,9 +165,8 @@ def describe_registered_model(target: Target) -> None:
 def note_decision(decision: Decision) -> None:
     """A person's decision (`los promote`) replaces the run's verdict in the version's
     `promotion` tag and description (the `decision.*` tags hold the record itself)."""
-    import mlflow
 
-    client = mlflow.MlflowClient()
+    client = registry.connected().client
     verdict = f"decided by a person: {decision.words}"[:500]
     mv = client.get_model_version(decision.model, decision.version)
     text = mv.description or ""

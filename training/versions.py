@@ -41,7 +41,6 @@ def register_version(
 ) -> tuple[registry.ModelIdentity, str | None]:
     """Log and register one target's model as an `incomplete` version; its identity and the id
     of its logged model (MLflow 3), which its metrics are linked to."""
-    import mlflow
 
     overall = tr.evaluation.overall.to_dict()
     tr.bundle.metadata["test_metrics"] = overall
@@ -55,7 +54,7 @@ def register_version(
         signature=model_signature(example, spec),
     )
     describe_registered_model(tr.target)
-    mv = mlflow.MlflowClient().get_model_version(identity.name, identity.version)
+    mv = registry.connected().client.get_model_version(identity.name, identity.version)
     return identity, _logged_model_id(mv)
 
 

@@ -36,13 +36,12 @@ def cli(registry: TrainedRegistry, *args: str) -> tuple[int, str, str]:
 
 def snapshot(registry: TrainedRegistry) -> dict[str, Any]:
     """Every version's tags, every model's aliases, and the decisions log."""
-    import mlflow
 
     from models import registry as models_registry
     from models.decisions import history
 
     models_registry.connect(registry.settings.tracking_uri)
-    client = mlflow.MlflowClient()
+    client = models_registry.connected().client
     seen: dict[str, Any] = {"log": [d.to_dict() for d in history()]}
     for name in models_registry.registered_names():
         seen[name] = dict(client.get_registered_model(name).aliases)
@@ -166,12 +165,12 @@ def test_acceptance_is_by_name_and_never_implicit() -> None:
 def test_an_unfinished_version_cannot_be_promoted_even_with_every_finding_accepted(
     copy: TrainedRegistry,
 ) -> None:
-    import mlflow
-
     from models import registry
 
     registry.connect(copy.settings.tracking_uri)
-    mlflow.MlflowClient().set_model_version_tag("los-nctr", "1", registry.STATE_TAG, "incomplete")
+    registry.connected().client.set_model_version_tag(
+        "los-nctr", "1", registry.STATE_TAG, "incomplete"
+    )
     before = snapshot(copy)
     code, _, stderr = cli(copy, "promote", *HELD, *WHO, "--accept-findings")
     assert code == 1 and stderr.count("\n") == 1, stderr
@@ -200,8 +199,6 @@ def test_a_rejected_version_is_never_promoted_without_a_new_decision(
 
 
 def test_person_text_is_kept_exactly_and_escaped_in_the_documents(copy: TrainedRegistry) -> None:
-    import mlflow
-
     from models import registry
 
     by = "Dr <script>alert(1)</script> | *bold*"
@@ -211,7 +208,7 @@ def test_person_text_is_kept_exactly_and_escaped_in_the_documents(copy: TrainedR
     )
     assert code == 0, stderr
     registry.connect(copy.settings.tracking_uri)
-    tags = mlflow.MlflowClient().get_model_version("los-nctr", "1").tags
+    tags = registry.connected().client.get_model_version("los-nctr", "1").tags
     assert tags["decision.by"] == by and tags["decision.reason"] == reason
     assert tags["decision.kind"] == "promote"
     assert json.loads(tags["decision.accepted"]) == ["min_auroc"]

@@ -425,7 +425,6 @@ def test_held_versions_are_not_promoted_and_the_console_says_why(capped_run: Cli
 
 def test_held_version_lists_what_must_be_accepted(capped_run: CliRun) -> None:
     """From the version's tags, and from its run's metrics.json when the tags are absent."""
-    import mlflow
 
     from models import registry
 
@@ -437,7 +436,7 @@ def test_held_version_lists_what_must_be_accepted(capped_run: CliRun) -> None:
     assert recorded.findings and all(f["sentence"] for f in recorded.findings)
     assert {f["gate"] for f in recorded.findings} <= set(recorded.failed_gates)
     assert recorded.blocking == recorded.failed_gates + [f["name"] for f in recorded.findings]
-    client = mlflow.MlflowClient()
+    client = registry.connected().client
     tags = client.get_model_version("los-nctr", "1").tags
     assert json.loads(tags["gates.status"]) == "held"
     assert json.loads(tags["gates.blocking"]) == recorded.blocking

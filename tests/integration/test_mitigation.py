@@ -47,8 +47,6 @@ class Mitigated:
 def mitigated(
     tmp_path_factory: pytest.TempPathFactory, generated: tuple[pd.DataFrame, pd.DataFrame]
 ) -> Iterator[Mitigated]:
-    import mlflow
-
     data_dir = tmp_path_factory.mktemp("mitigated")
     admissions = generated[0].iloc[:8000].reset_index(drop=True)
     source = data_dir / "admissions.parquet"
@@ -76,24 +74,19 @@ def mitigated(
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    previous = mlflow.get_tracking_uri()
     registry.connect(settings.tracking_uri)
-    try:
-        formats = {}
-        for name in ("los-long-stay", "los-nctr"):
-            version = registry.resolve(name, registry.CHALLENGER).version
-            tags = mlflow.MlflowClient().get_model_version(name, version).tags
-            formats[name] = tags[registry.FORMAT_TAG]
-            try:
-                champion = registry.resolve(name).version
-            except ModelNotFoundError:
-                champion = None
-            if champion != version:  # held by a gate: the risk list and API need a champion
-                registry.promote(name, version)
-        nctr, _ = registry.load_bundle("los-nctr", registry.CHAMPION)
-    finally:
-        mlflow.set_tracking_uri(previous)
-        mlflow.set_registry_uri(previous)
+    formats = {}
+    for name in ("los-long-stay", "los-nctr"):
+        version = registry.resolve(name, registry.CHALLENGER).version
+        tags = registry.connected().client.get_model_version(name, version).tags
+        formats[name] = tags[registry.FORMAT_TAG]
+        try:
+            champion = registry.resolve(name).version
+        except ModelNotFoundError:
+            champion = None
+        if champion != version:  # held by a gate: the risk list and API need a champion
+            registry.promote(name, version)
+    nctr, _ = registry.load_bundle("los-nctr", registry.CHAMPION)
     yield Mitigated(data_dir, admissions, done.stdout, env, nctr, formats)
 
 

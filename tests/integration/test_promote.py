@@ -68,12 +68,10 @@ def until(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
 
 
 def version_tags(copy: TrainedRegistry, name: str, version: str) -> dict[str, str]:
-    import mlflow
-
     from models import registry
 
     registry.connect(copy.settings.tracking_uri)
-    return dict(mlflow.MlflowClient().get_model_version(name, version).tags)
+    return dict(registry.connected().client.get_model_version(name, version).tags)
 
 
 def champion(copy: TrainedRegistry, name: str) -> str | None:

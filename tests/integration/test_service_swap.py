@@ -31,7 +31,7 @@ uri, data, name = sys.argv[1], sys.argv[2], sys.argv[3]
 experiment = registry.connect(uri)
 bundle, _ = registry.load_bundle(name, "champion")
 example = pd.read_parquet(data).drop(columns=list(LABEL_COLUMNS)).head(5)
-with mlflow.start_run(experiment_id=experiment):
+with registry.fluent_tracking(), mlflow.start_run(experiment_id=experiment):
     identity = registry.log_bundle(bundle, name, example)
 registry.promote(name, identity.version)
 print(identity.version)

@@ -132,11 +132,9 @@ class TrainRunner:
 
 def versions(name: str) -> dict[str, dict[str, Any]]:
     """version -> {"state": los_state tag or None, "aliases": [...]} of a registered model."""
-    import mlflow
+    from models.registry import STATE_TAG, connected
 
-    from models.registry import STATE_TAG
-
-    client = mlflow.MlflowClient()
+    client = connected().client
     out: dict[str, dict[str, Any]] = {}
     for found in client.search_model_versions(f"name='{name}'"):
         # search results carry no aliases: read each version
@@ -157,25 +155,24 @@ def register_files(name: str, bundle_dir: Path, tags: dict[str, str] | None = No
     import mlflow
 
     from models.pyfunc import BundlePyfunc
-    from models.registry import PIP_REQUIREMENTS
+    from models.registry import PIP_REQUIREMENTS, fluent_tracking
 
     assert bundle_dir.name == "bundle", bundle_dir
-    with mlflow.start_run(experiment_id=_experiment_id()):
-        info = mlflow.pyfunc.log_model(
-            name=name,
-            python_model=BundlePyfunc(),
-            artifacts={"bundle": str(bundle_dir)},
-            pip_requirements=PIP_REQUIREMENTS,
-        )
-    mv = mlflow.register_model(info.model_uri, name, tags=tags)
+    with fluent_tracking():  # the connected registry, for MLflow's fluent calls only
+        with mlflow.start_run(experiment_id=_experiment_id()):
+            info = mlflow.pyfunc.log_model(
+                name=name,
+                python_model=BundlePyfunc(),
+                artifacts={"bundle": str(bundle_dir)},
+                pip_requirements=PIP_REQUIREMENTS,
+            )
+        mv = mlflow.register_model(info.model_uri, name, tags=tags)
     return str(mv.version)
 
 
 def _experiment_id() -> str:
-    import mlflow
+    from models.registry import EXPERIMENT, connected
 
-    from models.registry import EXPERIMENT
-
-    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    experiment = connected().client.get_experiment_by_name(EXPERIMENT)
     assert experiment is not None
     return str(experiment.experiment_id)

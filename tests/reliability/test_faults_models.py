@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import mlflow
 import pytest
 
 from models import registry
@@ -97,7 +96,7 @@ def test_broken_champion_is_not_served_and_is_reported(
             assert before[NAME] == served.version
             for case, (_, _, expected) in BROKEN.items():
                 version = broken[case]
-                mlflow.MlflowClient().set_registered_model_alias(NAME, "champion", version)
+                registry.connected().client.set_registered_model_alias(NAME, "champion", version)
 
                 def reported(version: str = version) -> dict | None:
                     body = c.get("/ready").json()
@@ -174,7 +173,7 @@ def test_broken_champion_at_start_keeps_the_service_not_ready(
     files = good.save(tmp_path / "garbage" / "bundle")
     _garbage_booster(files)
     broken = register_files(NAME, files)
-    client = mlflow.MlflowClient()
+    client = registry.connected().client
     client.set_registered_model_alias(NAME, "champion", broken)
     settings = Settings(los_data_dir=tmp_path, mlflow_tracking_uri=uri)
     holder = ModelHolder(settings, ServiceMetrics())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import lightgbm as lgb
@@ -246,8 +247,6 @@ def test_training_with_the_search_is_reproducible(
 def test_chosen_settings_are_logged_to_mlflow_and_kept_with_the_model(
     tmp_path: Path, generated: tuple[pd.DataFrame, pd.DataFrame]
 ) -> None:
-    import mlflow
-
     from models import registry
     from training.register import train_and_register
 
@@ -264,13 +263,14 @@ def test_chosen_settings_are_logged_to_mlflow_and_kept_with_the_model(
     assert summary.result is not None
     search = summary.result.targets[0].search
     assert search is not None and len(search.trials) == 3
-    run = mlflow.get_run(summary.run_id)
+    store = registry.open_registry(settings.tracking_uri)
+    run = store.client.get_run(summary.run_id)
     for name, value in search.params.items():
         assert run.data.params[f"long_stay.lightgbm.{name}"] == str(value)
     assert run.data.params["long_stay.lightgbm.tune_trials_run"] == "3"
-    table = mlflow.artifacts.load_dict(f"runs:/{summary.run_id}/tuning/long_stay.json")
+    table = json.loads(registry.read_run_text(summary.run_id, "tuning/long_stay.json", store))
     assert [t["number"] for t in table["trials"]] == [0, 1, 2]
     assert table["chosen_trial"] == search.chosen and table["params"] == search.params
-    bundle, _ = registry.load_bundle("los-long-stay", summary.outcomes[0].version)
+    bundle, _ = registry.load_bundle("los-long-stay", summary.outcomes[0].version, registry=store)
     assert bundle.metadata["lightgbm"]["params"] == search.params
     assert bundle.booster.num_trees() == summary.result.targets[0].bundle.booster.num_trees()
