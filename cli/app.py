@@ -70,6 +70,14 @@ class Period(StrEnum):
     all = "all"
 
 
+class Scenario(StrEnum):
+    """Planted changes `los generate` can make (`features.synthetic.scenarios`)."""
+
+    none = "none"
+    site_capacity_shock = "site-capacity-shock"
+    coding_change = "coding-change"
+
+
 class ReasonsFor(StrEnum):
     """Which rows `los score` explains."""
 
@@ -149,6 +157,21 @@ def generate(
             help="true probabilities per spell, .csv or .parquet",
         ),
     ] = None,
+    scenario: Annotated[
+        Scenario, typer.Option("--scenario", help="a planted change, for testing the monitor")
+    ] = Scenario.none,
+    scenario_start: Annotated[
+        date | None,
+        typer.Option(
+            "--scenario-start",
+            parser=params.list_date,
+            metavar="YYYY-MM-DD",
+            help="first admission date the scenario touches (default: 3/4 through the window)",
+        ),
+    ] = None,
+    scenario_site: Annotated[
+        str | None, typer.Option("--scenario-site", help="the site it touches (default: drawn)")
+    ] = None,
 ) -> None:
     """Generate realistic synthetic North West London admissions."""
     with reporting_errors():
@@ -156,7 +179,16 @@ def generate(
         from features.load import write_frame
 
         progress(f"generating {rows:,} spells (seed {seed})")
-        data = generate_admissions(rows, seed)
+        try:
+            data = generate_admissions(
+                rows, seed, scenario=scenario.value, scenario_site=scenario_site,
+                scenario_start=scenario_start.isoformat() if scenario_start else None,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--scenario-start/--scenario-site'")
+        if data.scenario.name != "none":
+            out.print(f"scenario {data.scenario.name} at site {data.scenario.site} from "
+                      f"{data.scenario.start:%Y-%m-%d}")  # fmt: skip
         write_frame(data.admissions, out_path)
         out.print(f"wrote {len(data.admissions):,} admissions to {out_path}")
         if truth_out is not None:
