@@ -185,7 +185,9 @@ def generate(
                 scenario_start=scenario_start.isoformat() if scenario_start else None,
             )  # fmt: skip
         except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="'--scenario-start/--scenario-site'")
+            raise typer.BadParameter(
+                str(exc), param_hint="'--scenario-start/--scenario-site'"
+            ) from None
         if data.scenario.name != "none":
             out.print(f"scenario {data.scenario.name} at site {data.scenario.site} from "
                       f"{data.scenario.start:%Y-%m-%d}")  # fmt: skip

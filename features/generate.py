@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from features.synthetic.labels import true_probabilities
-from features.synthetic.scenarios import SCENARIOS, Scenario, choose_scenario
+from features.synthetic.scenarios import NONE, SCENARIOS, Scenario, choose_scenario
 from features.synthetic.simulate import Simulation
 from features.synthetic.tables import (
     DAY,
@@ -77,7 +77,7 @@ class GeneratedData:
 
     admissions: pd.DataFrame
     truth: pd.DataFrame  # spell_id, p_long_stay, p_long_stay_21, p_nctr (+ scenario columns)
-    scenario: Scenario = Scenario()
+    scenario: Scenario = NONE
 
 
 def generate_admissions(
@@ -93,9 +93,7 @@ def generate_admissions(
     horizon = int((pd.Timestamp(end).normalize() + pd.Timedelta(days=1) - t0).total_seconds() // 60)
     if rows < 1 or horizon < DAY:
         raise ValueError("rows must be >= 1 and end must be on or after start")
-    planted = choose_scenario(
-        scenario, scenario_start, seed, t0, pd.Timestamp(end), scenario_site
-    )
+    planted = choose_scenario(scenario, scenario_start, seed, t0, pd.Timestamp(end), scenario_site)
     rng = np.random.default_rng(seed)
     pool_size = int(rows / (SPELLS_PER_PATIENT_YEAR * horizon / YEAR) * 1.05) + 20
     while True:
