@@ -364,6 +364,55 @@ def risk_list(
 
 
 @app.command()
+def monitor(
+    data: DataOpt,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", parser=params.output_folder, metavar="DIR", help="report directory"),
+    ],
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            parser=params.source,
+            metavar="SOURCE",
+            help="reference spells (default: the rows of --data in the models' test period; "
+            "recent: the rows after it)",
+        ),
+    ] = None,
+    model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
+    config: ConfigOpt = None,
+    query: QueryOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Compare recent admissions with a reference, per target and segment: write monitor.json
+    and monitor.html with drift, estimated and realised performance, and alerts."""
+    with reporting_errors():
+        _check_source(data, query)
+        if reference is not None:
+            _check_source(reference, None)
+        from los.config import TrainingConfig
+        from monitoring.assess import run_monitor
+        from monitoring.report import write_monitor
+        from monitoring.windows import split_windows
+
+        cfg = TrainingConfig.from_file(config)
+        settings, models, _ = _registered(model)
+        quarantine = settings.los_data_dir / "quarantine"
+        frame = _load(data, query, mapping, quarantine / "monitor.csv")
+        ref = _load(reference, None, mapping, quarantine / "reference.csv") if reference else None
+        ref_rows, recent = split_windows(frame, ref, models)
+        result = run_monitor(ref_rows, recent, models, cfg, progress)
+        for alert in result.document["alerts"]:
+            out.print(f"alert {alert['target']} {alert['attribute']}={alert['group']} "
+                      f"{alert['kind']}: {alert['detail']}", highlight=False, markup=False,
+                      soft_wrap=True)  # fmt: skip
+        out.print(f"{len(result.document['alerts'])} alerts")
+        for p in write_monitor(result, out_dir):
+            out.print(f"wrote {p}")
+
+
+@app.command()
 def promote(
     model: Annotated[str, typer.Option("--model", help="registered model name, e.g. los-nctr")],
     version: Annotated[str, typer.Option("--version", help="the version number to decide on")],
