@@ -47,8 +47,11 @@ def weighted_auroc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.nd
 
 
 def poisson_weights(n: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
-    """(replicates, n) Poisson(1) draw counts."""
-    return rng.poisson(1.0, size=(replicates, n)).astype(float)
+    """(replicates, n) Poisson(1) draw counts, by inverting the Poisson CDF on uniforms (several
+    times faster than `Generator.poisson`; counts above 12 have chance < 1e-10 and are cut)."""
+    counts = np.arange(13)
+    cdf = np.cumsum(np.exp(-1.0) / np.cumprod(np.r_[1, counts[1:]]))
+    return np.searchsorted(cdf, rng.random((replicates, n), dtype=np.float32)).astype(float)
 
 
 def interval(replicates: np.ndarray) -> list[float | None]:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.fairness import bootstrap_auroc
-from evaluation.metrics import calibration_error, safe_auroc
+from evaluation.metrics import calibration_error
 from features.build import with_default_history
 from los.config import TrainingConfig
 from los.targets import Target, label, length_of_stay_days, targets_from_config
@@ -44,7 +44,7 @@ from monitoring.realised import CensoringBaseline, observed_expected
 from monitoring.segments import segment_keys, segment_order
 
 DAY = pd.Timedelta(days=1)
-DISTANCE_ROWS = 50_000  # rows per window the Wasserstein distance reads (it sorts them)
+DISTANCE_ROWS = 20_000  # rows per window the Wasserstein distance reads (it sorts them)
 
 
 @dataclass
@@ -72,7 +72,8 @@ class TargetWindows:
     p_rec: np.ndarray
     y_rec: np.ndarray
     age_rec: np.ndarray  # days from admission to the extract's end
-    recal: Recalibrator
+    q_ref: np.ndarray  # probabilities recalibrated on the reference (for the estimate)
+    q_rec: np.ndarray
     bins: Binning
     ref_codes: np.ndarray
     rec_codes: np.ndarray
@@ -129,20 +130,12 @@ def _target_windows(
     age = ((end - pd.to_datetime(rec.frame["admission_datetime"])) / DAY).to_numpy(dtype=float)
     known = ~np.isnan(y_ref)
     bins = fit_binning(p_ref, "number", cfg.monitoring.numeric_bins)
+    recal = Recalibrator().fit(p_ref[known], y_ref[known])
     return TargetWindows(
-        target,
-        p_ref,
-        y_ref,
-        stay,
-        p_rec,
-        y_rec,
-        age,
-        Recalibrator().fit(p_ref[known], y_ref[known]),
-        bins,
-        bins.codes(p_ref),
-        bins.codes(p_rec),
+        target, p_ref, y_ref, stay, p_rec, y_rec, age, recal.transform(p_ref),
+        recal.transform(p_rec), bins, bins.codes(p_ref), bins.codes(p_rec),
         CensoringBaseline.fit(stay[known], y_ref[known], p_ref[known]),
-    )
+    )  # fmt: skip
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -239,8 +232,8 @@ class Monitor:
     ) -> dict[str, Any]:
         """CBPE on both windows, and the expected calibration error of the recent one."""
         p_rec, p_ref = tw.p_rec[rec_mask], tw.p_ref[ref_mask]
-        est, ci = expected_auroc(tw.recal.transform(p_rec), p_rec, self.mc.n_bootstrap, self.rng)
-        ref_est, _ = expected_auroc(tw.recal.transform(p_ref), p_ref, 0, self.rng)
+        est, ci = expected_auroc(tw.q_rec[rec_mask], p_rec, self.mc.n_bootstrap, self.rng)
+        ref_est, _ = expected_auroc(tw.q_ref[ref_mask], p_ref, 0, self.rng)
         known = ref_mask & ~np.isnan(tw.y_ref)
         bins = int(max(1, min(10, known.sum() // 50)))
         edges, gaps = calibration_gaps(tw.p_ref[known], tw.y_ref[known], bins)
@@ -273,7 +266,8 @@ class Monitor:
         )
         k = own.ratio(tw.age_rec[known], prior=tw.baseline)
         out["observed_expected"] = observed_expected(y, p * k)
-        out["realised_auroc"] = safe_auroc(y, p)
+        ones = np.ones((1, len(y)))
+        out["realised_auroc"] = float(bootstrap_auroc(y, p, ones)[0])
         if self.mc.n_bootstrap > 0:
             w = poisson_weights(len(y), self.mc.n_bootstrap, self.rng)
             out["realised_auroc_ci"] = interval(bootstrap_auroc(y, p, w))
