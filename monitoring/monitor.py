@@ -33,18 +33,18 @@ from monitoring.drift import (
     monitored_inputs,
 )
 from monitoring.estimate import (
+    Bootstrap,
     Recalibrator,
+    bootstrap_interval,
     calibration_gaps,
     expected_auroc,
     expected_calibration_error,
-    interval,
-    poisson_weights,
 )
 from monitoring.realised import CensoringBaseline, observed_expected
 from monitoring.segments import segment_keys, segment_order
 
 DAY = pd.Timedelta(days=1)
-DISTANCE_ROWS = 20_000  # rows per window the Wasserstein distance reads (it sorts them)
+DISTANCE_ROWS = 5_000  # rows per window the Wasserstein distance reads (it sorts them)
 
 
 @dataclass
@@ -154,6 +154,8 @@ class Monitor:
     ) -> None:
         self.cfg, self.mc = cfg, cfg.monitoring
         self.rng = np.random.default_rng(self.mc.seed)
+        self._segments: list[tuple[str, str, np.ndarray, np.ndarray]] | None = None
+        self.boot = Bootstrap(self.mc.n_bootstrap, self.rng)
         attributes = list(dict.fromkeys(["site", *self.mc.attributes]))  # site first
         self.attributes = [a for a in attributes if a in self.mc.attributes]
         ref_frame, rec_frame, probabilities = _score(reference, recent, models)
@@ -183,6 +185,11 @@ class Monitor:
 
     def segments(self) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
         """(attribute, group, reference mask, recent mask) of every segment, overall first."""
+        if self._segments is None:
+            self._segments = self._masks()
+        return self._segments
+
+    def _masks(self) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
         out = [("overall", "all", np.ones(self.ref.n, bool), np.ones(self.rec.n, bool))]
         for attribute in self.attributes:
             present = sorted(set(self.rec.keys[attribute]) | set(self.ref.keys[attribute]))
@@ -232,8 +239,8 @@ class Monitor:
     ) -> dict[str, Any]:
         """CBPE on both windows, and the expected calibration error of the recent one."""
         p_rec, p_ref = tw.p_rec[rec_mask], tw.p_ref[ref_mask]
-        est, ci = expected_auroc(tw.q_rec[rec_mask], p_rec, self.mc.n_bootstrap, self.rng)
-        ref_est, _ = expected_auroc(tw.q_ref[ref_mask], p_ref, 0, self.rng)
+        est, ci = expected_auroc(tw.q_rec[rec_mask], p_rec, self.boot)
+        ref_est, _ = expected_auroc(tw.q_ref[ref_mask], p_ref)
         known = ref_mask & ~np.isnan(tw.y_ref)
         bins = int(max(1, min(10, known.sum() // 50)))
         edges, gaps = calibration_gaps(tw.p_ref[known], tw.y_ref[known], bins)
@@ -266,10 +273,13 @@ class Monitor:
         )
         k = own.ratio(tw.age_rec[known], prior=tw.baseline)
         out["observed_expected"] = observed_expected(y, p * k)
-        ones = np.ones((1, len(y)))
-        out["realised_auroc"] = float(bootstrap_auroc(y, p, ones)[0])
-        if self.mc.n_bootstrap > 0:
-            w = poisson_weights(len(y), self.mc.n_bootstrap, self.rng)
-            out["realised_auroc_ci"] = interval(bootstrap_auroc(y, p, w))
+        point = float(bootstrap_auroc(y, p, np.ones((1, len(y))))[0])
+        out["realised_auroc"] = point
+        out["realised_auroc_ci"] = bootstrap_interval(
+            lambda rows, w: bootstrap_auroc(y[rows], p[rows], w),
+            len(y),
+            point,
+            self.boot,
+        )
         out["realised_calibration_error"] = calibration_error(y, p)
         return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,7 @@ def _views(result: MonitorResult) -> dict[str, Any]:
     return views
 
 
+@lru_cache(maxsize=4096)
 def _week(day: str, start: str) -> float:
     return (date.fromisoformat(day) - date.fromisoformat(start)).days / 7
 

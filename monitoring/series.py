@@ -40,7 +40,7 @@ def _points(
         if rows.sum() < MIN_PERIOD_ROWS:
             continue
         p = tw.p_rec[rows]
-        est, _ = expected_auroc(tw.q_rec[rows], p, 0, m.rng)
+        est, _ = expected_auroc(tw.q_rec[rows], p)
         known = rows & ~np.isnan(tw.y_rec)
         expected = float(np.sum(tw.p_rec[known] * own.ratio(tw.age_rec[known], tw.baseline)))
         oe = float(np.sum(tw.y_rec[known])) / expected if expected >= MIN_EXPECTED else None

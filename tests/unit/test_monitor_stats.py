@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from monitoring.drift import compare_counts, drift, fit_binning
-from monitoring.estimate import Recalibrator, expected_auroc, weighted_auroc
+from monitoring.estimate import Bootstrap, Recalibrator, expected_auroc, weighted_auroc
 from monitoring.realised import CensoringBaseline, observed_expected
 
 
@@ -24,7 +24,7 @@ def test_expected_auroc_of_calibrated_probabilities_matches_the_realised() -> No
     rng = np.random.default_rng(1)
     p = rng.beta(0.8, 5, 40_000)
     y = rng.random(p.size) < p  # outcomes drawn from p: calibrated by construction
-    est, (lo, hi) = expected_auroc(p, p, 50, rng)
+    est, (lo, hi) = expected_auroc(p, p, Bootstrap(50, rng))
     assert abs(est - roc_auc_score(y, p)) < 0.01
     assert lo is not None and hi is not None and lo < est < hi
 
@@ -36,8 +36,8 @@ def test_recalibration_on_the_reference_removes_a_known_miscalibration() -> None
     shown = np.clip(truth * 1.8, 0, 1)  # a model that doubles every risk
     fixed = Recalibrator().fit(shown, y).transform(shown)
     assert abs(fixed.mean() - y.mean()) < 0.005
-    plain, _ = expected_auroc(shown, shown, 0, rng)
-    recal, _ = expected_auroc(fixed, shown, 0, rng)
+    plain, _ = expected_auroc(shown, shown)
+    recal, _ = expected_auroc(fixed, shown)
     realised = roc_auc_score(y, shown)
     assert abs(recal - realised) < abs(plain - realised)
 
