@@ -253,6 +253,13 @@ class MitigationConfig(_Strict):
     )
 
 
+MonitoredAttribute = Literal["site", "ethnic_group", "imd_quintile", "age_band", "sex"]
+
+
+def _monitored_segments() -> list[MonitoredAttribute]:
+    return ["site", "ethnic_group", "imd_quintile", "age_band"]
+
+
 class MonitoringConfig(_Strict):
     """`los monitor` (CONTRACT §8): segments, drift measures and alert thresholds.
 
@@ -261,9 +268,7 @@ class MonitoringConfig(_Strict):
     without adding false alarms. docs/monitoring.md explains each choice.
     """
 
-    attributes: list[Literal["site", "ethnic_group", "imd_quintile", "age_band", "sex"]] = Field(
-        default_factory=lambda: ["site", "ethnic_group", "imd_quintile", "age_band"]
-    )
+    attributes: list[MonitoredAttribute] = Field(default_factory=_monitored_segments)
     min_segment_size: int = Field(
         100, ge=1, description="rows a segment needs to be assessed (as gates.min_group_size)"
     )

@@ -157,7 +157,7 @@ class Monitor:
         self._segments: list[tuple[str, str, np.ndarray, np.ndarray]] | None = None
         self.boot = Bootstrap(self.mc.n_bootstrap, self.rng)
         attributes = list(dict.fromkeys(["site", *self.mc.attributes]))  # site first
-        self.attributes = [a for a in attributes if a in self.mc.attributes]
+        self.attributes: list[str] = [a for a in attributes if a in self.mc.attributes]
         ref_frame, rec_frame, probabilities = _score(reference, recent, models)
         self.ref, self.rec = (
             _window(ref_frame, self.attributes),
