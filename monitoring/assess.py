@@ -21,7 +21,7 @@ from monitoring import alerts as text
 from monitoring.alerts import Alert, segment_name
 from monitoring.drift import Drift
 from monitoring.estimate import ASSUMPTION
-from monitoring.monitor import Monitor, MonitorResult, TargetWindows, _round
+from monitoring.monitor import Monitor, MonitorResult, TargetWindows, rounded
 from monitoring.realised import ObservedExpected
 from monitoring.series import time_series
 
@@ -297,16 +297,16 @@ def _target_entry(
         "reference_n": int(rm.sum()),
         "suppressed": False,
         "labelled": real["labelled"],
-        "mean_score": _round(mean_rec),
-        "reference_mean_score": _round(mean_ref),
+        "mean_score": rounded(mean_rec),
+        "reference_mean_score": rounded(mean_ref),
         "score_drift": sd.to_dict(),
-        "estimated_auroc": _round(est["estimated_auroc"]),
-        "estimated_auroc_ci": [_round(x) for x in est["estimated_auroc_ci"]],
-        "reference_estimated_auroc": _round(est["reference_estimated_auroc"]),
-        "estimated_calibration_error": _round(est["estimated_calibration_error"]),
-        "realised_auroc": _round(real["realised_auroc"]),
-        "realised_auroc_ci": [_round(x) for x in real["realised_auroc_ci"]],
-        "realised_calibration_error": _round(real["realised_calibration_error"]),
+        "estimated_auroc": rounded(est["estimated_auroc"]),
+        "estimated_auroc_ci": [rounded(x) for x in est["estimated_auroc_ci"]],
+        "reference_estimated_auroc": rounded(est["reference_estimated_auroc"]),
+        "estimated_calibration_error": rounded(est["estimated_calibration_error"]),
+        "realised_auroc": rounded(real["realised_auroc"]),
+        "realised_auroc_ci": [rounded(x) for x in real["realised_auroc_ci"]],
+        "realised_calibration_error": rounded(real["realised_calibration_error"]),
         "observed_expected": oe.to_dict() if oe is not None else None,
         "alerts": [a.to_dict() for a in found],
         "explained": notes,

@@ -138,7 +138,8 @@ def _target_windows(
     )  # fmt: skip
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    """A finite value rounded for monitor.json; None for a missing or undefined one."""
     return None if value is None or not np.isfinite(value) else round(float(value), digits)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.estimate import expected_auroc
-from monitoring.monitor import DAY, Monitor, TargetWindows, _round
+from monitoring.monitor import DAY, Monitor, TargetWindows, rounded
 from monitoring.realised import CensoringBaseline
 
 MIN_PERIOD_ROWS = 30  # a period's point is drawn from this many rows
@@ -49,9 +49,9 @@ def _points(
                 "start": start,
                 "n": int(rows.sum()),
                 "labelled": int(known.sum()),
-                "mean_score": _round(float(p.mean())),
-                "estimated_auroc": _round(est),
-                "observed_expected": _round(oe, 3),
+                "mean_score": rounded(float(p.mean())),
+                "estimated_auroc": rounded(est),
+                "observed_expected": rounded(oe, 3),
             }
         )
     return out

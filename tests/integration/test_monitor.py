@@ -167,3 +167,27 @@ def test_monitor_html_renders_in_headless_chromium(coding: tuple, tmp_path: Path
 
     image = Image.open(shot).convert("RGB")
     assert len(set(image.resize((120, 160)).getdata())) > 100  # tables and charts, not blank
+
+
+def test_service_counts_scores_per_site_and_group_with_bounded_labels(
+    models: dict[str, LoadedModel], trained_registry: TrainedRegistry
+) -> None:
+    from models.scorer import Scorer
+    from serving.metrics import ServiceMetrics
+
+    rows = trained_registry.admissions.head(40).reset_index(drop=True)
+    rows.loc[:9, "site"] = [f"NEW{i:02d}" for i in range(10)]  # sites no model has seen
+    scorer = Scorer(models)
+    metrics = ServiceMetrics()
+    columns = {c: rows[c].to_numpy() for c in rows.columns}
+    metrics.observe_segments(columns, scorer.score(columns, reasons=False), scorer)
+    text = metrics.render().decode()
+    assert 'los_score_by_site_count{site="other",target="nctr"} 10.0' in text
+    assert "NEW0" not in text and rows.loc[20, "spell_id"] not in text
+    known = rows.loc[10:, "site"].value_counts()
+    for site, n in known.items():
+        assert f'los_score_by_site_count{{site="{site}",target="nctr"}} {float(n)}' in text
+    groups = [
+        line for line in text.splitlines() if line.startswith("los_score_by_ethnic_group_count")
+    ]
+    assert sum(float(line.split()[-1]) for line in groups) == 3 * len(rows)
