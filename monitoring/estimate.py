@@ -94,6 +94,29 @@ class Recalibrator:
         return np.asarray(self.iso_.predict(p), dtype=float)
 
 
+def segment_recalibration(q: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Intercept and slope of logit P(y) on logit q in one segment's labelled reference rows
+    (logistic regression by Newton steps): how a segment's spread of risk differs from the
+    whole population's, which its expected AUROC depends on."""
+    x = np.log(q / (1 - q))
+    beta = np.array([0.0, 1.0])
+    design = np.column_stack([np.ones_like(x), x])
+    for _ in range(25):
+        mu = 1 / (1 + np.exp(-(design @ beta)))
+        hessian = design.T @ (design * (mu * (1 - mu))[:, None]) + 1e-6 * np.eye(2)
+        step = np.linalg.solve(hessian, design.T @ (y - mu))
+        beta = beta + step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(beta[0]), float(beta[1])
+
+
+def apply_recalibration(q: np.ndarray, coef: tuple[float, float]) -> np.ndarray:
+    """Probabilities `q` moved by a segment's (intercept, slope) on the logit scale."""
+    x = np.log(q / (1 - q))
+    return 1 / (1 + np.exp(-(coef[0] + coef[1] * x)))
+
+
 def bootstrap_interval(
     statistic: Callable[[np.ndarray, np.ndarray], np.ndarray],
     n: int,

@@ -35,16 +35,19 @@ from monitoring.drift import (
 from monitoring.estimate import (
     Bootstrap,
     Recalibrator,
+    apply_recalibration,
     bootstrap_interval,
     calibration_gaps,
     expected_auroc,
     expected_calibration_error,
+    segment_recalibration,
 )
 from monitoring.realised import CensoringBaseline, observed_expected
 from monitoring.segments import segment_keys, segment_order
 
 DAY = pd.Timedelta(days=1)
 DISTANCE_ROWS = 5_000  # rows per window the Wasserstein distance reads (it sorts them)
+SEGMENT_RECALIBRATION_EVENTS = 20  # labelled reference events (and non-events) a segment needs
 
 
 @dataclass
@@ -240,9 +243,14 @@ class Monitor:
     ) -> dict[str, Any]:
         """CBPE on both windows, and the expected calibration error of the recent one."""
         p_rec, p_ref = tw.p_rec[rec_mask], tw.p_ref[ref_mask]
-        est, ci = expected_auroc(tw.q_rec[rec_mask], p_rec, self.boot)
-        ref_est, _ = expected_auroc(tw.q_ref[ref_mask], p_ref)
+        q_rec, q_ref = tw.q_rec[rec_mask], tw.q_ref[ref_mask]
         known = ref_mask & ~np.isnan(tw.y_ref)
+        y = tw.y_ref[known]
+        if min(y.sum(), len(y) - y.sum()) >= SEGMENT_RECALIBRATION_EVENTS:
+            coef = segment_recalibration(tw.q_ref[known], y)
+            q_rec, q_ref = apply_recalibration(q_rec, coef), apply_recalibration(q_ref, coef)
+        est, ci = expected_auroc(q_rec, p_rec, self.boot)
+        ref_est, _ = expected_auroc(q_ref, p_ref)
         bins = int(max(1, min(10, known.sum() // 50)))
         edges, gaps = calibration_gaps(tw.p_ref[known], tw.y_ref[known], bins)
         return {
