@@ -4,7 +4,10 @@ With calibrated probabilities p, a row is a case with probability p and a non-ca
 Weighting each row by p as a positive and by 1 - p as a negative, the AUROC of those weights is
 the AUROC the model is expected to reach (the expected ROC curve swept over all thresholds).
 Calibration first: as NannyML's CBPE does, the probabilities are recalibrated on the labelled
-reference (isotonic), so a small miscalibration already present there is not read as change.
+reference (isotonic), so a small miscalibration already present there is not read as change; and
+within a segment whose reference holds enough events, a logit intercept and slope refitted on
+that segment's reference rows (a segment's spread of risk can differ from the population's, and
+the expected AUROC depends on it).
 
 Assumption (stated in monitor.json and monitor.html): the model stays calibrated in the segment,
 i.e. P(outcome | inputs) has not changed. The estimate sees changes in who is admitted (the mix
