@@ -83,6 +83,14 @@ class Period(StrEnum):
     all = "all"
 
 
+class Scenario(StrEnum):
+    """Planted changes `los generate` can make (`features.synthetic.scenarios`)."""
+
+    none = "none"
+    site_capacity_shock = "site-capacity-shock"
+    coding_change = "coding-change"
+
+
 class ReasonsFor(StrEnum):
     """Which rows `los score` explains."""
 
@@ -173,6 +181,21 @@ def generate(
             help="true probabilities per spell, .csv or .parquet",
         ),
     ] = None,
+    scenario: Annotated[
+        Scenario, typer.Option("--scenario", help="a planted change, for testing the monitor")
+    ] = Scenario.none,
+    scenario_start: Annotated[
+        date | None,
+        typer.Option(
+            "--scenario-start",
+            parser=params.list_date,
+            metavar="YYYY-MM-DD",
+            help="first admission date the scenario touches (default: 3/4 through the window)",
+        ),
+    ] = None,
+    scenario_site: Annotated[
+        str | None, typer.Option("--scenario-site", help="the site it touches (default: drawn)")
+    ] = None,
 ) -> None:
     """Generate realistic synthetic North West London admissions."""
     with reporting_errors():
@@ -180,7 +203,18 @@ def generate(
         from features.load import write_frame
 
         progress(f"generating {rows:,} spells (seed {seed})")
-        data = generate_admissions(rows, seed)
+        try:
+            data = generate_admissions(
+                rows, seed, scenario=scenario.value, scenario_site=scenario_site,
+                scenario_start=scenario_start.isoformat() if scenario_start else None,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise typer.BadParameter(
+                str(exc), param_hint="'--scenario-start/--scenario-site'"
+            ) from None
+        if data.scenario.name != "none":
+            out.print(f"scenario {data.scenario.name} at site {data.scenario.site} from "
+                      f"{data.scenario.start:%Y-%m-%d}")  # fmt: skip
         write_frame(data.admissions, out_path)
         out.print(f"wrote {len(data.admissions):,} admissions to {out_path}")
         if truth_out is not None:
@@ -372,6 +406,55 @@ def risk_list(
             out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
         write_risk_list(result, out_path)
         out.print(f"wrote risk list of {len(result.rows):,} inpatients to {out_path}")
+
+
+@app.command()
+def monitor(
+    data: DataOpt,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", parser=params.output_folder, metavar="DIR", help="report directory"),
+    ],
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            parser=params.source,
+            metavar="SOURCE",
+            help="reference spells (default: the rows of --data in the models' test period; "
+            "recent: the rows after it)",
+        ),
+    ] = None,
+    model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
+    config: ConfigOpt = None,
+    query: QueryOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Compare recent admissions with a reference, per target and segment: write monitor.json
+    and monitor.html with drift, estimated and realised performance, and alerts."""
+    with reporting_errors():
+        _check_source(data, query)
+        if reference is not None:
+            _check_source(reference, None)
+        from los.config import TrainingConfig
+        from monitoring.assess import run_monitor
+        from monitoring.report import write_monitor
+        from monitoring.windows import split_windows
+
+        cfg = TrainingConfig.from_file(config)
+        settings, models, _ = _registered(model)
+        quarantine = settings.los_data_dir / "quarantine"
+        frame = _load(data, query, mapping, quarantine / "monitor.csv")
+        ref = _load(reference, None, mapping, quarantine / "reference.csv") if reference else None
+        ref_rows, recent = split_windows(frame, ref, models)
+        result = run_monitor(ref_rows, recent, models, cfg, progress)
+        for alert in result.document["alerts"]:
+            out.print(f"alert {alert['target']} {alert['attribute']}={alert['group']} "
+                      f"{alert['kind']}: {alert['detail']}", highlight=False, markup=False,
+                      soft_wrap=True)  # fmt: skip
+        out.print(f"{len(result.document['alerts'])} alerts")
+        for p in write_monitor(result, out_dir):
+            out.print(f"wrote {p}")
 
 
 @app.command()

@@ -36,6 +36,10 @@ pool), `simulate` (spells, round by round) and `labels` (true risks, outcomes an
   fairness testing). `truth` includes it; `true_probabilities` recomputes it from the table.
 - The truth also holds each spell's true stay quantiles (p10, median, p90, in days) and expected
   NCTR days (CONTRACT §7), exact from the same mechanism (`features.synthetic.stay_truth`).
+- Scenarios for the monitor (`features.synthetic.scenarios`): `site-capacity-shock` raises NCTR
+  risk and delays at one site from a start date; `coding-change` makes one site record frailty
+  on another scale. The truth then names the site (`scenario_site`) and marks the spells touched
+  (`scenario_affected`); its probabilities are the shifted ones.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from features.synthetic.labels import true_probabilities
+from features.synthetic.scenarios import NONE, SCENARIOS, Scenario, choose_scenario
 from features.synthetic.simulate import Simulation
 from features.synthetic.stay_truth import stay_truth_columns
 from features.synthetic.tables import (
@@ -61,7 +66,9 @@ from los.schema import COLUMNS
 __all__ = [
     "PLANTED_ETHNIC",
     "PLANTED_NCTR_ODDS_RATIO",
+    "SCENARIOS",
     "GeneratedData",
+    "Scenario",
     "generate_admissions",
     "true_probabilities",
 ]
@@ -73,27 +80,38 @@ class GeneratedData:
 
     admissions: pd.DataFrame
     truth: pd.DataFrame  # spell_id, p_long_stay, p_long_stay_21, p_nctr, CONTRACT §7 columns
+    # (+ scenario columns)
+    scenario: Scenario = NONE
 
 
 def generate_admissions(
-    rows: int, seed: int, *, start: str = "2023-01-01", end: str = "2025-06-30"
-) -> GeneratedData:
+    rows: int, seed: int, *, start: str = "2023-01-01", end: str = "2025-06-30",
+    scenario: str = "none", scenario_start: str | None = None, scenario_site: str | None = None,
+) -> GeneratedData:  # fmt: skip
     """Generate exactly `rows` spells admitted from `start` to `end` (inclusive), reproducibly.
 
     Spells still running at the end of `end` have no discharge fields (current inpatients).
+    `scenario` plants a change from `scenario_start` at `scenario_site` (drawn when not given).
     """
     t0 = pd.Timestamp(start).floor("min")
     horizon = int((pd.Timestamp(end).normalize() + pd.Timedelta(days=1) - t0).total_seconds() // 60)
     if rows < 1 or horizon < DAY:
         raise ValueError("rows must be >= 1 and end must be on or after start")
+    planted = choose_scenario(scenario, scenario_start, seed, t0, pd.Timestamp(end), scenario_site)
     rng = np.random.default_rng(seed)
     pool_size = int(rows / (SPELLS_PER_PATIENT_YEAR * horizon / YEAR) * 1.05) + 20
     while True:
-        spells = Simulation(rng, pool_size, horizon, t0).run()
+        spells = Simulation(rng, pool_size, horizon, t0, planted).run()
         if len(spells) >= rows:
             break
         pool_size = int(pool_size * 1.2 * rows / max(len(spells), 1)) + 20
-    return _assemble(spells.loc[_trim(rng, spells, rows)])
+    data = _assemble(spells.loc[_trim(rng, spells, rows)])
+    if planted.name == "none":
+        return data
+    truth = data.truth.assign(
+        scenario_site=planted.site, scenario_affected=planted.affected(data.admissions)
+    )
+    return GeneratedData(planted.recorded(data.admissions), truth, planted)
 
 
 def _trim(rng: np.random.Generator, spells: pd.DataFrame, rows: int) -> np.ndarray:

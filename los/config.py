@@ -269,6 +269,46 @@ class MitigationConfig(_Strict):
     )
 
 
+MonitoredAttribute = Literal["site", "ethnic_group", "imd_quintile", "age_band", "sex"]
+
+
+def _monitored_segments() -> list[MonitoredAttribute]:
+    return ["site", "ethnic_group", "imd_quintile", "age_band"]
+
+
+class MonitoringConfig(_Strict):
+    """`los monitor` (CONTRACT §8): segments, drift measures and alert thresholds.
+
+    Every alert needs both a size (an effect worth acting on) and significance at a family-wise
+    level shared by all the tests of one run (Bonferroni), so segments and inputs can be added
+    without adding false alarms. docs/monitoring.md explains each choice.
+    """
+
+    attributes: list[MonitoredAttribute] = Field(default_factory=_monitored_segments)
+    min_segment_size: int = Field(
+        100, ge=1, description="rows a segment needs to be assessed (as gates.min_group_size)"
+    )
+    min_segment_events: int = Field(
+        10, ge=1, description="labelled events (and non-events) for realised figures"
+    )
+    psi_threshold: float = Field(
+        0.2, gt=0, description="population stability index of an input or score that alerts"
+    )
+    numeric_bins: int = Field(10, ge=2, description="reference quantile bins of a number")
+    alpha: float = Field(
+        0.01, gt=0, lt=1, description="family-wise false-alarm level of each kind of alert per run"
+    )
+    oe_band: tuple[float, float] = Field(
+        (0.8, 1.25), description="observed/expected events outside this band can alert"
+    )
+    auroc_drop: float = Field(
+        0.05, gt=0, description="fall in estimated AUROC from the reference's that alerts"
+    )
+    n_bootstrap: int = Field(100, ge=0, description="bootstrap replicates of the intervals")
+    period_days: int = Field(7, ge=1, description="length of each point of the time series")
+    seed: int = 42
+
+
 class TrainingConfig(_Strict):
     """Everything a training run needs; with the seed it makes a run reproducible."""
 
@@ -281,6 +321,7 @@ class TrainingConfig(_Strict):
     gates: GatesConfig = Field(default_factory=GatesConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     mitigation: MitigationConfig = Field(default_factory=MitigationConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     max_quarantine_share: float = Field(0.05, ge=0, le=1)
 
     @classmethod

@@ -1,13 +1,24 @@
-"""Prometheus metrics of one service instance (own registry: several apps can share a process)."""
+"""Prometheus metrics of one service instance (own registry: several apps can share a process).
+
+Per-site and per-ethnic-group score distributions let a Prometheus/Grafana set-up watch for a
+segment drifting (CONTRACT §8) between `los monitor` runs. They hold counts only, never a patient
+value, and their labels are bounded (`models.segments`): sites the models were trained on (any
+other folded into "other") and the seven NHS ethnic groups.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from models.registry import ModelIdentity
+from models.segments import ethnic_group_labels, known_sites, site_labels
 
 LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+SCORE_BUCKETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
 class ServiceMetrics:
@@ -53,6 +64,19 @@ class ServiceMetrics:
         self.audit_written = Counter(
             "los_audit_rows_written_total", "Audit rows written", registry=r
         )
+        self.site_scores = Histogram(
+            "los_score_by_site", "Predicted probabilities per target and site",
+            ["target", "site"], buckets=SCORE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.group_scores = Histogram(
+            "los_score_by_ethnic_group", "Predicted probabilities per target and NHS ethnic group",
+            ["target", "ethnic_group"], buckets=SCORE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.site_flagged = Counter(
+            "los_flagged_by_site_total", "Admissions flagged per target and site",
+            ["target", "site"], registry=r,
+        )  # fmt: skip
+        self._sites: tuple[Any, frozenset[str]] = (None, frozenset())
         self.audit_failed = Counter(
             "los_audit_rows_failed_total",
             "Audit rows that could not be written (store failing or queue full)",
@@ -66,6 +90,23 @@ class ServiceMetrics:
             self.model_info.labels(identity.name, identity.version).set(1)
         self.ready.set(1)
         self.reloads.inc()
+
+    def observe_segments(self, columns: Any, scores: Any, scorer: Any) -> None:
+        """Count one scoring call's rows and scores per site and ethnic group, per target."""
+        if self._sites[0] is not scorer:  # the known sites change only with the models
+            self._sites = (scorer, known_sites(scorer.models))
+        sites = site_labels(columns, self._sites[1])
+        groups = ethnic_group_labels(columns)
+        for target, s in scores.items():
+            for labels, histogram in ((sites, self.site_scores), (groups, self.group_scores)):
+                for value in np.unique(labels):
+                    child = histogram.labels(target, str(value))
+                    for p in s.probability[labels == value]:
+                        child.observe(float(p))
+            for value in np.unique(sites[s.flagged]):
+                self.site_flagged.labels(target, str(value)).inc(
+                    int((sites[s.flagged] == value).sum())
+                )
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

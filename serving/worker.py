@@ -156,5 +156,6 @@ class ScoringWorker:
         spell_ids = [str(r["spell_id"]) for r in rows]
         if self._metrics is not None:
             self._metrics.batch_rows.observe(len(rows))
+            self._metrics.observe_segments(columns, scores, models.scorer)
         self._on_scored(spell_ids, scores)
         return result_rows(spell_ids, scores, models.status.lines)

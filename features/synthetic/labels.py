@@ -8,6 +8,7 @@ import pandas as pd
 from scipy.special import expit
 
 from features.synthetic.draws import blank
+from features.synthetic.scenarios import NONE, SHOCK_DELAY_BETA, Scenario
 from features.synthetic.tables import (
     CHAPTERS,
     DAY,
@@ -28,14 +29,15 @@ from los.config import LONG_STAY_DAYS, SUPER_STRANDED_DAYS
 from los.schema import CARE_HOME_CODES, DIED_DESTINATION
 
 
-def true_probabilities(spells: pd.DataFrame) -> pd.DataFrame:
+def true_probabilities(spells: pd.DataFrame, scenario: Scenario = NONE) -> pd.DataFrame:
     """The oracle per spell: `p_long_stay`, `p_long_stay_21`, `p_nctr` (if alive), `p_death`.
 
     `spells` holds the at-admission columns of CONTRACT §1 (ethnicity too: it carries the planted
     NCTR disparity) and `prior_emergency_admissions_365d` and `prior_bed_days_365d` as
-    `features.history.compute_history` derives them.
+    `features.history.compute_history` derives them. A planted `scenario` (its truths shift)
+    needs the spells' real frailty, not a recoded one.
     """
-    stay, nctr, death = risk_logits(spells)
+    stay, nctr, death = risk_logits(spells, scenario)
     p_death, p_nctr = expit(death), expit(nctr)
     return pd.DataFrame(
         {
@@ -56,7 +58,9 @@ def _effects(values: pd.Series, table: dict) -> np.ndarray:
     return effects[pos.to_numpy(int)]
 
 
-def risk_logits(spells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def risk_logits(
+    spells: pd.DataFrame, scenario: Scenario = NONE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log-odds of a long stay (`LONG_STAY_DAYS`+, for a survivor without NCTR), of NCTR and
     of death."""
     age = spells["age"].to_numpy(float)
@@ -92,6 +96,7 @@ def risk_logits(spells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     context = 0.05 * prior + 0.12 * bed_days + 0.1 * winter + 0.1 * (imd <= 2)
     disparity = np.log(PLANTED_NCTR_ODDS_RATIO) * planted
     nctr = -2.9 + fx[:, 1] + age_nctr + patient + context + disparity
+    nctr = nctr + scenario.nctr_shift(spells)
 
     patient = 0.025 * frailty + 0.08 * comorbid + 0.5 * care_home
     death = -6.8 + fx[:, 2] + 0.035 * np.maximum(age - 50, 0) + patient + 0.1 * winter
@@ -106,10 +111,12 @@ def long_stay_probability(
     return p_death * died + (1 - p_death) * (p_nctr * nctr + (1 - p_nctr) * neither)
 
 
-def draw_outcomes(rng: np.random.Generator, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:
+def draw_outcomes(
+    rng: np.random.Generator, frame: pd.DataFrame, horizon: int, scenario: Scenario = NONE
+) -> pd.DataFrame:
     """Draw death, NCTR, stay, ready date, pathway and destination from the true risks."""
     n = len(frame)
-    stay, nctr_logit, death_logit = risk_logits(frame)
+    stay, nctr_logit, death_logit = risk_logits(frame, scenario)
     p_death, p_nctr = expit(death_logit), expit(nctr_logit)
     died = rng.random(n) < p_death
     nctr = ~died & (rng.random(n) < p_nctr)
@@ -119,7 +126,10 @@ def draw_outcomes(rng: np.random.Generator, frame: pd.DataFrame, horizon: int) -
     band += u < expit(stay + SHIFT_SUPER_STRANDED[state])
     los = _stay_minutes(rng, frame, band, nctr, died)
     dis = frame["_adm"].to_numpy() + los
-    delay = np.where(nctr, np.maximum(DAY, np.ceil(los * rng.beta(1.2, 2.4, n))), 0.0)
+    waiting = rng.beta(1.2, 2.4, n)  # share of the stay spent waiting
+    if (shocked := scenario.delay_shocked(frame)).any():
+        waiting[shocked] = rng.beta(*SHOCK_DELAY_BETA, int(shocked.sum()))
+    delay = np.where(nctr, np.maximum(DAY, np.ceil(los * waiting)), 0.0)
     sub_day = ~nctr & ~died & (rng.random(n) < 0.25)  # ready in the morning, gone by evening
     delay = np.minimum(np.where(sub_day, np.floor(rng.random(n) * 0.95 * DAY), delay), los)
     pathway, destination = _discharge(rng, frame, nctr, died)

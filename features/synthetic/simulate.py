@@ -8,6 +8,7 @@ import pandas as pd
 from features.synthetic.draws import blank, categorical
 from features.synthetic.labels import draw_outcomes
 from features.synthetic.patients import draw_patients
+from features.synthetic.scenarios import NONE, Scenario
 from features.synthetic.tables import (
     AGE_BANDS,
     DAY,
@@ -28,8 +29,11 @@ class Simulation:
     """A pool of patients followed through the window, round by round: the k-th spell of every
     patient at once, so history (earlier spells) is known when the next spell is drawn."""
 
-    def __init__(self, rng: np.random.Generator, size: int, horizon: int, t0: pd.Timestamp):
-        self.rng, self.horizon, self.t0 = rng, horizon, t0
+    def __init__(
+        self, rng: np.random.Generator, size: int, horizon: int, t0: pd.Timestamp,
+        scenario: Scenario = NONE,
+    ):  # fmt: skip
+        self.rng, self.horizon, self.t0, self.scenario = rng, horizon, t0, scenario
         self.pool = draw_patients(rng, size, horizon)
         self.history: list[tuple[np.ndarray, ...]] = []
 
@@ -40,7 +44,8 @@ class Simulation:
         after[~pool.newborn] = self._next_times(pool.entry, pool.rate)[~pool.newborn]
         active = np.flatnonzero((after < self.horizon) & (after < pool.death))
         while active.size:
-            frame = draw_outcomes(self.rng, self._admit(active, after[active]), self.horizon)
+            admitted = self._admit(active, after[active])
+            frame = draw_outcomes(self.rng, admitted, self.horizon, self.scenario)
             rounds.append(frame)
             self._carry(frame)
             going = (frame["_dis"].to_numpy() < self.horizon) & ~frame["_died"].to_numpy()

@@ -52,6 +52,7 @@ BASE: dict[str, dict[str, str]] = {
     "score": {"--data": "{tmp}/admissions.csv", "--out": "{tmp}/scores.csv"},
     "risk-list": {"--data": "{tmp}/admissions.csv", "--out": "{tmp}/list.html"},
     "serve": {"--host": "127.0.0.1"},
+    "monitor": {"--data": "{tmp}/admissions.csv", "--out": "{tmp}/monitor"},
 }
 
 CASES = [
@@ -87,6 +88,11 @@ CASES = [
     Case("generate", "--seed", "-1"),
     Case("generate", "--out", "{tmp}/admissions.txt", "unsupported file type"),
     Case("generate", "--truth-out", "{tmp}/a-file.txt/truth.csv", "is a file, not a folder"),
+    Case("generate", "--scenario", "flood"),
+    Case("generate", "--scenario-start", "2025-13-01", "not a real date"),
+    Case("monitor", "--reference", "{tmp}/absent.csv", "no such file"),
+    Case("monitor", "--out", "{tmp}/a-file.txt", "is a file"),
+    Case("monitor", "--query", "select 1", "needs a database URL"),
     Case("serve", "--port", "99999"),
     Case("serve", "--port", "0"),
     Case("serve", "--port", "-1"),

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from features.groups import ethnic_group
 from features.history import compute_history
 from los.schema import HISTORY_COLUMNS
 from tests.conftest import TrainedRegistry
@@ -218,6 +219,12 @@ def test_metrics_count_requests_latency_and_scores(
     for name, version in champions.values():
         assert f'los_scores_total{{model="{name}",version="{version}"}}' in text
         assert f'los_model_version_info{{model="{name}",version="{version}"}} 1.0' in text
+    site = rows[3]["site"]  # per-site and per-ethnic-group score histograms (issue 14)
+    group = ethnic_group({"ethnic_category": [rows[3]["ethnic_category"]]})[0]
+    for target in champions:
+        assert f'los_score_by_site_count{{site="{site}",target="{target}"}}' in text
+        by_group = f'los_score_by_ethnic_group_count{{ethnic_group="{group}",target="{target}"}}'
+        assert by_group in text
 
 
 def test_every_score_is_audited_without_other_patient_data(

@@ -19,7 +19,8 @@ ALLOWED: dict[str, set[str]] = {
     "evaluation": {"los", "features", "models"},
     "training": {"los", "features", "models", "evaluation"},
     "serving": {"los", "models"},
-    "cli": {"los", "features", "models", "evaluation", "training", "serving"},
+    "monitoring": {"los", "features", "models", "evaluation"},
+    "cli": {"los", "features", "models", "evaluation", "training", "serving", "monitoring"},
 }
 
 
