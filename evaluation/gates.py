@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from evaluation.findings import review
 from evaluation.metrics import OverallMetrics
 from los.config import GatesConfig
 
@@ -120,7 +119,9 @@ def gate_evaluation(
 ) -> None:
     """Attach the performance and fairness gates and the fairness findings to `evaluation`,
     both judged by the one findings rule with the same `config`."""
+    # both build on this module (GateResult, gate_name): importing them at the top is a cycle
     from evaluation.fairness_gates import fairness_gates
+    from evaluation.findings import review
 
     evaluation.findings = review(evaluation.groups, config)
     evaluation.gates = performance_gates(
