@@ -231,9 +231,10 @@ def baseline_forecast(
     today: date | None = None,
 ) -> Forecast:
     """`build_forecast` with the Kaplan-Meier baseline (`models.stay_table`), fitted on the spells
-    of `frame` (and `history`) as known at the origin, so nothing after the list date is used."""
+    of `frame` (and `history`) as known at the origin, so nothing after the list date is used:
+    a past `on` forecasts the patients in hospital then (discharges after it are not seen)."""
     from models.census import list_date
-    from models.stay_table import StayTable
+    from models.stay_table import StayTable, as_known_at
 
     site_known(frame, site, strict=unknown_site_is_error)
     admitted = pd.to_datetime(frame["admission_datetime"])
@@ -244,6 +245,6 @@ def baseline_forecast(
     origin = pd.Timestamp(chosen) + pd.Timedelta(days=1)
     table = StayTable().fit(spells, origin)
     return build_forecast(
-        frame, table, on, days, at_least, site,
+        as_known_at(frame, origin, drop_later=False), table, on, days, at_least, site,
         unknown_site_is_error=unknown_site_is_error, today=today,
     )  # fmt: skip

@@ -27,11 +27,14 @@ MIN_AT_RISK = 20  # spells in hospital at the patient's elapsed stay, for a stra
 _DAY = np.timedelta64(1, "D")
 
 
-def as_known_at(frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """The spells as a feed would show them at `cutoff`: later admissions dropped, discharges
-    and ready dates after it blanked (a copy; `frame` is not changed)."""
+def as_known_at(
+    frame: pd.DataFrame, cutoff: pd.Timestamp, *, drop_later: bool = True
+) -> pd.DataFrame:
+    """The spells as a feed would show them at `cutoff`: discharges and ready dates after it
+    blanked, and (`drop_later`) later admissions dropped (a copy; `frame` is not changed)."""
     admitted = pd.to_datetime(frame["admission_datetime"])
-    out = frame.loc[(admitted < cutoff).to_numpy()].copy()
+    keep = (admitted < cutoff).to_numpy() if drop_later else np.ones(len(frame), dtype=bool)
+    out = frame.loc[keep].copy()
     for column in ("discharge_datetime", "discharge_ready_datetime"):
         if column in out:
             when = pd.to_datetime(out[column])
