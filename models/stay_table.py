@@ -143,22 +143,32 @@ class StayTable:
         return None
 
 
-def _keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
+def _key_columns(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    n = len(frame)
     specialty = (
-        frame["specialty"].astype("string").fillna("not recorded")
+        frame["specialty"].astype("string").fillna("not recorded").astype(str).to_numpy()
         if "specialty" in frame
-        else pd.Series("not recorded", index=frame.index)
+        else np.full(n, "not recorded", dtype=object)
     )
     bands = (
-        age_band({"age": frame["age"].to_numpy()}) if "age" in frame else ["Not known"] * len(frame)
+        age_band({"age": frame["age"].to_numpy()})
+        if "age" in frame
+        else np.full(n, "Not known", dtype=object)
     )
-    return list(zip(specialty.astype(str), (str(b) for b in bands), strict=True))
+    return specialty.astype(object), np.asarray(bands, dtype=object)
+
+
+def _keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    specialty, bands = _key_columns(frame)
+    return list(zip(specialty.tolist(), bands.tolist(), strict=True))
 
 
 def _strata(frame: pd.DataFrame) -> dict[tuple[str, ...], np.ndarray]:
-    keys = _keys(frame)
-    out: dict[tuple[str, ...], list[int]] = {(): list(range(len(keys)))}
-    for i, (spec, band) in enumerate(keys):
-        out.setdefault((spec,), []).append(i)
-        out.setdefault((spec, band), []).append(i)
-    return {k: np.asarray(v, dtype=int) for k, v in out.items()}
+    specialty, bands = _key_columns(frame)
+    keys = pd.DataFrame({"s": specialty, "b": bands})
+    out: dict[tuple[str, ...], np.ndarray] = {(): np.arange(len(keys))}
+    for spec, rows in keys.groupby("s", sort=False).indices.items():
+        out[(str(spec),)] = np.asarray(rows)
+    for (spec, band), rows in keys.groupby(["s", "b"], sort=False).indices.items():
+        out[(str(spec), str(band))] = np.asarray(rows)
+    return out
