@@ -109,6 +109,10 @@ class Forecast:
             "sites": [g.to_dict() for g in self.sites],
         }
 
+    def to_csv(self) -> str:
+        """The CSV layout as text, with formula-like cells defused (`features.export`)."""
+        return csv_text(self.to_frame())
+
     def to_frame(self) -> pd.DataFrame:
         """One row per site, ward (blank: all wards), day ahead and measure (the CSV layout)."""
         records = []
@@ -209,7 +213,7 @@ def write_forecast(result: Forecast, path: str | Path) -> Path:
         raise DataSourceError(f"unsupported forecast type: {out.name} (use .csv, .html or .json)")
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        out.write_text(csv_text(result.to_frame()), encoding="utf-8", newline="")
+        out.write_text(result.to_csv(), encoding="utf-8", newline="")
     elif suffix == ".json":
         out.write_text(json.dumps(result.to_dict(), indent=2))
     else:

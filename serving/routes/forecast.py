@@ -9,7 +9,6 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from features.export import csv_text
 from los.errors import TooLargeError
 from models.forecast import Forecast, baseline_forecast
 from models.forecast_render import render_forecast
@@ -63,5 +62,5 @@ def _render(result: Forecast, format: str) -> Response:
     if format == "html":
         return HTMLResponse(render_forecast(result))
     if format == "csv":
-        return Response(csv_text(result.to_frame()), media_type="text/csv")
+        return Response(result.to_csv(), media_type="text/csv")  # formula-like cells defused
     return JSONResponse(result.to_dict())
