@@ -62,7 +62,7 @@ class Backtest:
 
 def _observed(full: pd.DataFrame, census: pd.DataFrame, at: pd.Timestamp) -> tuple[np.ndarray, ...]:
     """For the census rows: in a bed at `at`, and in a bed and past the ready date then."""
-    rows = full.loc[census["spell_id"].astype(str)]
+    rows = full.loc[pd.Index(census["spell_id"].astype(str))]
     discharged = pd.to_datetime(rows["discharge_datetime"])
     in_bed = (discharged.isna() | (discharged > at)).to_numpy(bool)
     if "discharge_ready_datetime" in rows:
@@ -131,7 +131,7 @@ def backtest_chart(result: Backtest, day_ahead: int = 3) -> str:
     observed count over the list dates (`day_ahead` days on); and coverage by day ahead for
     both measures against the goal."""
     rows = result.rows[result.rows["measure"] == "occupied_beds"]
-    busiest = rows.groupby(["site", "ward"])["patients"].sum().idxmax()
+    busiest: tuple[str, str] = rows.groupby(["site", "ward"])["patients"].sum().idxmax()  # type: ignore[assignment]
     ward = rows[
         (rows["site"] == busiest[0])
         & (rows["ward"] == busiest[1])
@@ -141,9 +141,10 @@ def backtest_chart(result: Backtest, day_ahead: int = 3) -> str:
     x = np.arange(len(ward), dtype=float)
     top = float(max(ward["p90"].max(), ward["observed"].max(), 1)) * 1.1
     left = chart.panel((60, 36, 470, 230), (-0.5, max(len(ward) - 0.5, 0.5)), (0, top))
-    left.rects(x - 0.4, x + 0.4, ward["p10"], ward["p90"], ACCENT, opacity=0.25)
-    left.line(x, ward["expected"], ACCENT)
-    left.dots(x, ward["observed"], INK, 3.0)
+    col = {c: ward[c].to_numpy(float) for c in ("p10", "p90", "expected", "observed")}
+    left.rects(x - 0.4, x + 0.4, col["p10"], col["p90"], ACCENT, opacity=0.25)
+    left.line(x, col["expected"], ACCENT)
+    left.dots(x, col["observed"], INK, 3.0)
     chart.axes(
         left,
         title=f"{busiest[0]} {busiest[1]}: beds occupied {day_ahead} days on",
@@ -161,8 +162,9 @@ def backtest_chart(result: Backtest, day_ahead: int = 3) -> str:
     right.rects([0.5], [ahead + 0.5], [GOAL[0]], [GOAL[1]], GOOD, opacity=0.2)
     for measure, colour in (("occupied_beds", ACCENT), ("nctr_bed_days", WARN)):
         part = cov[cov["measure"] == measure]
-        right.line(part["day_ahead"], part["coverage"], colour, marker=3.0)
-        right.line(part["day_ahead"], part["band_mass"], colour, dash="4.5 2")
+        ahead_x = part["day_ahead"].to_numpy(float)
+        right.line(ahead_x, part["coverage"].to_numpy(float), colour, marker=3.0)
+        right.line(ahead_x, part["band_mass"].to_numpy(float), colour, dash="4.5 2")
     chart.axes(right, title="Share inside the 80% band", xlabel="days ahead", xbins=4)
     chart.legend(
         right,

@@ -47,7 +47,7 @@ class BedProvider(Protocol):
 def elapsed_days(census: pd.DataFrame, origin: pd.Timestamp) -> np.ndarray:
     """Days from each admission to the origin (0 for one admitted after it)."""
     admitted = pd.to_datetime(census["admission_datetime"]).to_numpy("datetime64[ns]")
-    span = (np.datetime64(origin.to_datetime64(), "ns") - admitted) / np.timedelta64(1, "D")
+    span = (origin.to_datetime64().astype("datetime64[ns]") - admitted) / np.timedelta64(1, "D")
     return np.clip(span.astype(float), 0.0, None)
 
 

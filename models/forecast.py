@@ -173,6 +173,7 @@ def build_forecast(
     """
     if days < 1:
         raise DataSourceError("days ahead must be at least 1")
+    at_least = tuple(dict.fromkeys(at_least))  # each N once, in the order asked
     known = site_known(frame, site, strict=unknown_site_is_error)
     chosen = on is None
     census, on, rule, counts = select_census(frame, on, site, today or datetime.now(UTC).date())
@@ -185,7 +186,7 @@ def build_forecast(
         else np.full(len(census), "not recorded", dtype=object)
     )
     ward_groups = [
-        _group(s, w, np.flatnonzero((sites == s) & (wards == w)), probs, on, at_least)
+        _group(str(s), str(w), np.flatnonzero((sites == s) & (wards == w)), probs, on, at_least)
         for s, w in sorted(set(zip(sites, wards, strict=True)))
     ]
     site_groups = [
@@ -195,7 +196,7 @@ def build_forecast(
         list_date=on,
         list_date_rule=rule,
         days=days,
-        at_least=tuple(at_least),
+        at_least=at_least,
         provider=provider.name,
         wards=ward_groups,
         sites=site_groups,

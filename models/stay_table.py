@@ -97,7 +97,7 @@ class StayTable:
         admitted = pd.to_datetime(known["admission_datetime"]).to_numpy("datetime64[ns]")
         discharged = pd.to_datetime(known["discharge_datetime"]).to_numpy("datetime64[ns]")
         event = ~np.isnat(discharged)
-        end = np.where(event, discharged, np.datetime64(cutoff.to_datetime64(), "ns"))
+        end = np.where(event, discharged, cutoff.to_datetime64().astype("datetime64[ns]"))
         duration = ((end - admitted) / _DAY).astype(float)
         ready = np.full(len(known), np.nan)
         if "discharge_ready_datetime" in known:
@@ -169,6 +169,7 @@ def _strata(frame: pd.DataFrame) -> dict[tuple[str, ...], np.ndarray]:
     out: dict[tuple[str, ...], np.ndarray] = {(): np.arange(len(keys))}
     for spec, rows in keys.groupby("s", sort=False).indices.items():
         out[(str(spec),)] = np.asarray(rows)
-    for (spec, band), rows in keys.groupby(["s", "b"], sort=False).indices.items():
-        out[(str(spec), str(band))] = np.asarray(rows)
+    for pair, rows in keys.groupby(["s", "b"], sort=False).indices.items():
+        spec, band = (str(v) for v in pair)  # type: ignore[attr-defined]
+        out[(spec, band)] = np.asarray(rows)
     return out
