@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from los.errors import TooLargeError
 from models.forecast import Forecast, baseline_forecast
 from models.forecast_render import render_forecast
-from serving.deps import QueryGuard, Services, get_services, require_api_key
+from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.inputs import RequestInputs
 from serving.request_rows import rows_to_columns
 from serving.schemas import ForecastRequest
@@ -20,7 +20,13 @@ from serving.schemas import ForecastRequest
 router = APIRouter(
     prefix="/v1",
     tags=["forecast"],
-    dependencies=[Depends(require_api_key), Depends(QueryGuard("format"))],
+    # ready when the models are (503 before, as every /v1 operation): the stay distribution
+    # model, once served, replaces the Kaplan-Meier baseline here
+    dependencies=[
+        Depends(require_api_key),
+        Depends(QueryGuard("format")),
+        Depends(current_models),
+    ],
 )
 
 

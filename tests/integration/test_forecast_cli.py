@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from features.load import write_frame
+from tests.conftest import TrainedRegistry
 from tests.integration.test_cli import los
 from tests.integration.test_service_server import json_rows, server_env, start_server
 
@@ -54,13 +55,11 @@ def test_forecast_writes_csv_html_and_json(tmp_path: Path, spells: pd.DataFrame)
     assert payload["wards"][0]["ward"] in page
 
 
-def test_service_answers_the_same_json_as_the_command(tmp_path: Path, spells: pd.DataFrame) -> None:
+def test_service_answers_the_same_json_as_the_command(
+    tmp_path: Path, spells: pd.DataFrame, trained_registry: TrainedRegistry
+) -> None:
     data = write_frame(spells, tmp_path / "spells.parquet")
-    env = {
-        **os.environ,
-        "LOS_DATA_DIR": str(tmp_path / "data"),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
-    }
+    env = trained_registry.env  # the service answers once its models are loaded, as /v1 does
     out = tmp_path / "cli.json"
     los("forecast", "--data", str(data), "--days", "4", "--at-least", "5", "--out", str(out),
         env=env)  # fmt: skip
@@ -68,7 +67,7 @@ def test_service_answers_the_same_json_as_the_command(tmp_path: Path, spells: pd
         server_env(env, max_batch=5000, max_body_bytes=20_000_000), tmp_path / "server.log"
     )
     try:
-        server.wait_up()
+        server.wait_ready()
         body = {"admissions": json_rows(spells, LABELS), "days": 4, "at_least": [5]}
         with server.client() as client:
             answer = client.post("/v1/forecast", json=body)
