@@ -79,6 +79,20 @@ def test_band_holds_at_least_80_percent_and_quantiles_are_ordered(p: list[float]
     assert s.band_mass >= 0.8 - 1e-9
 
 
+def test_randomised_pit_share_is_80_percent_when_calibrated() -> None:
+    coin = pb.summarise(np.array([0.5, 0.5]))
+    assert coin.pit_inside(0) == pytest.approx(0.8) and coin.pit_inside(1) == pytest.approx(0.8)
+    assert coin.pit_inside(5) == 0.0  # a count the forecast says is impossible
+    rng = np.random.default_rng(4)
+    p = rng.random(8)
+    s = pb.summarise(pb.count_distribution(p))
+    draws = (rng.random((20_000, 8)) < p).sum(axis=1)
+    share = np.mean([s.pit_inside(int(y)) for y in draws])
+    assert share == pytest.approx(0.8, abs=0.01)
+    inside = np.mean((s.p10 <= draws) & (draws <= s.p90))
+    assert inside == pytest.approx(s.band_mass, abs=0.01) and s.band_mass > 0.85
+
+
 def _spells(durations: list[float], ended: list[bool], start: str = "2024-01-01") -> pd.DataFrame:
     admitted = pd.Timestamp(start) + pd.to_timedelta(np.arange(len(durations)), "h")
     discharged = admitted + pd.to_timedelta(durations, "D")

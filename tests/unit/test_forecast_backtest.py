@@ -59,6 +59,8 @@ def test_observed_counts_follow_the_census_patients() -> None:
     summary = result.summary()
     assert summary["list_dates"] == 3
     assert 0.0 <= summary["occupied_beds"]["coverage"] <= 1.0
+    pit = rows["pit_inside"]
+    assert ((pit >= 0) & (pit <= 1)).all() and summary["nctr_bed_days"]["pit_coverage"] > 0
     svg = base64.b64decode(backtest_chart(result, day_ahead=2).split(",", 1)[1]).decode()
     assert "Share inside the 80% band" in svg and "beds occupied 2 days on" in svg
 
