@@ -9,12 +9,16 @@ already stayed, P(in bed h days on) = S(elapsed + h) / S(elapsed).
 
 NCTR: among spells in a bed on elapsed day d, the share past their discharge-ready date (same
 strata and fall-back, on whole days, capped at `HORIZON`); a patient whose ready date is
-recorded by the origin counts as waiting. P(in bed and waiting) = P(in bed) x that share.
+recorded by the origin counts as waiting. P(in bed and waiting) = P(in bed) x that share. When
+the census records ready dates as they happen (any current inpatient has one), a patient without
+one is not ready yet, and the share is taken among spells not ready on the patient's elapsed
+day (`share_after`); a feed that fills ready dates only at discharge gets the plain share.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -50,6 +54,15 @@ class _Curve:
     survival: np.ndarray  # S just after each event time
     durations: np.ndarray  # sorted observed times (events and censorings), for the risk set
     share: np.ndarray  # (HORIZON + 1,): P(past ready | in bed on elapsed day d)
+    ready: np.ndarray  # days from admission to ready, in `durations` order (inf: never)
+
+    @cached_property
+    def share_after(self) -> np.ndarray:
+        """(HORIZON + 1, HORIZON + 1): [e, d] = P(past ready on day d | in a bed on day d and
+        not ready on day e); made on first use (a live feed's census), not at every fit."""
+        d, r = self.durations, self.ready
+        rows = [_share(d[m], r[m]) for m in ((r > e) & (d > e) for e in range(HORIZON + 1))]
+        return np.vstack(rows)
 
     def at(self, t: np.ndarray) -> np.ndarray:
         """S(t) = P(stay > t)."""
@@ -67,18 +80,23 @@ def _curve(duration: np.ndarray, event: np.ndarray, ready: np.ndarray) -> _Curve
     times, deaths = np.unique(duration[event], return_counts=True)
     at_risk = duration.size - np.searchsorted(duration, times, side="left")
     survival = np.cumprod(1.0 - deaths / np.maximum(at_risk, 1))
+    never = np.where(np.isnan(ready), np.inf, ready)  # not recorded: never ready
+    return _Curve(times, survival, duration, _share(duration, never), never)
+
+
+def _share(duration: np.ndarray, ready: np.ndarray) -> np.ndarray:
+    """P(past ready | in a bed on whole elapsed day d), d = 0..HORIZON; `duration` sorted."""
     days = np.arange(HORIZON + 1, dtype=float)
     in_bed = duration.size - np.searchsorted(duration, days, side="right")  # stay > d
     # ready by whole day d and still in a bed then: d in [ceil(ready), ceil(stay)) per spell
-    known = ~np.isnan(ready)
+    known = np.isfinite(ready)
     start = np.clip(np.ceil(ready[known]), 0, HORIZON + 1).astype(int)
     stop = np.clip(np.ceil(duration[known]), 0, HORIZON + 1).astype(int)
     step = np.zeros(HORIZON + 2)
     np.add.at(step, start, 1.0)
     np.add.at(step, np.maximum(stop, start), -1.0)
     waiting = np.cumsum(step)[: HORIZON + 1]
-    share = np.divide(waiting, in_bed, out=np.zeros_like(waiting), where=in_bed > 0)
-    return _Curve(times, survival, duration, share)
+    return np.divide(waiting, in_bed, out=np.zeros_like(waiting), where=in_bed > 0)
 
 
 @dataclass
@@ -121,6 +139,10 @@ class StayTable:
         in_bed = np.ones((n, days))
         share = np.zeros((n, days))
         keys = _keys(census)
+        ready = ready_by(census, origin)
+        live = "discharge_ready_datetime" in census and bool(
+            census["discharge_ready_datetime"].notna().any()
+        )  # ready dates recorded as they happen: no date means not ready yet
         for i in range(n):
             curve = self._curve_for(keys[i], elapsed[i])
             if curve is None:
@@ -128,8 +150,10 @@ class StayTable:
             now = curve.at(elapsed[i : i + 1])[0]
             if now > 0:
                 in_bed[i] = curve.at(ahead[i]) / now
-            share[i] = curve.share[np.minimum(ahead[i].astype(int), HORIZON)]
-        share = np.where(ready_by(census, origin)[:, None], 1.0, share)
+            day = np.minimum(ahead[i].astype(int), HORIZON)
+            since = min(int(elapsed[i]), HORIZON)
+            share[i] = curve.share_after[since, day] if live else curve.share[day]
+        share = np.where(ready[:, None], 1.0, share)
         return BedProbabilities(in_bed, in_bed * share)
 
     def _curve_for(self, key: tuple[str, str], elapsed: float) -> _Curve | None:

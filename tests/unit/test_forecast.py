@@ -138,6 +138,30 @@ def test_stratum_too_small_falls_back_to_everyone() -> None:
     assert got == pytest.approx([30 / 31, 30 / 31])
 
 
+def test_waiting_share_is_conditional_on_not_ready_when_the_feed_records_ready_dates() -> None:
+    # ten 5-day stays: five ready after a day, five never ready
+    spells = _spells([5.0] * 10, [True] * 10)
+    ready = spells["admission_datetime"] + pd.Timedelta(days=1)
+    spells["discharge_ready_datetime"] = ready.where(spells.index < 5)
+    table = StayTable(min_at_risk=1).fit(spells, pd.Timestamp("2024-03-01"))
+    origin = pd.Timestamp("2024-02-01")
+    census = pd.DataFrame(
+        {
+            "specialty": "300",
+            "age": 80,
+            "admission_datetime": [origin - pd.Timedelta(days=2.5)] * 2,
+            "discharge_ready_datetime": [pd.NaT, origin - pd.Timedelta(days=1)],
+        }
+    )
+    live = table.bed_probabilities(census, origin, 1)
+    # the first is not ready 2.5 days in: like the never-ready half, it will not wait
+    assert live.nctr[0, 0] == 0.0 and live.nctr[1, 0] == pytest.approx(live.in_bed[1, 0])
+    plain = table.bed_probabilities(
+        census.iloc[:1].assign(discharge_ready_datetime=pd.NaT), origin, 1
+    )
+    assert plain.nctr[0, 0] == pytest.approx(0.5 * plain.in_bed[0, 0])  # ready dates not live
+
+
 def test_nothing_after_the_cutoff_is_seen() -> None:
     spells = _spells([1.0, 5.0], [True, True]).assign(
         discharge_ready_datetime=lambda f: f["discharge_datetime"] - pd.Timedelta(days=1)
