@@ -132,8 +132,9 @@ def backtest_forecast(
 
 def backtest_chart(result: Backtest, day_ahead: int = 3) -> str:
     """Two panels as an SVG data URI: the busiest ward's forecast band, expected count and
-    observed count over the list dates (`day_ahead` days on); and coverage by day ahead for
-    both measures against the goal."""
+    observed count over the list dates (`day_ahead` days on); and, by day ahead for both
+    measures, the share inside the band, the band's own probability and the randomised-PIT
+    share (dotted) against the goal (green)."""
     rows = result.rows[result.rows["measure"] == "occupied_beds"]
     busiest: tuple[str, str] = rows.groupby(["site", "ward"])["patients"].sum().idxmax()  # type: ignore[assignment]
     ward = rows[
@@ -169,11 +170,12 @@ def backtest_chart(result: Backtest, day_ahead: int = 3) -> str:
         ahead_x = part["day_ahead"].to_numpy(float)
         right.line(ahead_x, part["coverage"].to_numpy(float), colour, marker=3.0)
         right.line(ahead_x, part["band_mass"].to_numpy(float), colour, dash="4.5 2")
+        right.line(ahead_x, part["pit_coverage"].to_numpy(float), colour, width=3.4, dash="1 3")
     chart.axes(right, title="Share inside the 80% band", xlabel="days ahead", xbins=4)
     chart.legend(
         right,
         [("occupied", "marker-line", ACCENT), ("NCTR", "marker-line", WARN),
-         ("band's own", "dashed", MUTED)],
+         ("band's own", "dashed", MUTED), ("PIT share (dotted)", "thick", MUTED)],
         loc="lower left",
     )  # fmt: skip
     return chart.to_data_uri()
