@@ -194,7 +194,10 @@ def generate(
         ),
     ] = None,
     scenario_site: Annotated[
-        str | None, typer.Option("--scenario-site", help="the site it touches (default: drawn)")
+        str | None,
+        typer.Option(
+            "--scenario-site", metavar="CODE", help="the site it touches (default: drawn)"
+        ),
     ] = None,
 ) -> None:
     """Generate realistic synthetic North West London admissions."""
@@ -425,7 +428,9 @@ def monitor(
             "recent: the rows after it)",
         ),
     ] = None,
-    model: Annotated[str, typer.Option("--model", help="alias or version")] = "champion",
+    model: Annotated[
+        str, typer.Option("--model", metavar="ALIAS|VERSION", help="alias or version")
+    ] = "champion",
     config: ConfigOpt = None,
     query: QueryOpt = None,
     mapping: MappingOpt = None,
@@ -455,6 +460,67 @@ def monitor(
         out.print(f"{len(result.document['alerts'])} alerts")
         for p in write_monitor(result, out_dir):
             out.print(f"wrote {p}")
+
+
+@app.command()
+def forecast(
+    data: DataOpt,
+    out_path: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            parser=params.output_file(*params.LIST_SUFFIXES),
+            metavar="PATH",
+            help="output file, .csv, .html or .json by extension",
+        ),
+    ],
+    on: Annotated[
+        date | None,
+        typer.Option(
+            "--date",
+            parser=params.list_date,
+            metavar="YYYY-MM-DD",
+            help="list date (default: the latest admission date on or before today, UTC)",
+        ),
+    ] = None,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=60, metavar="N", help="days ahead (default 7)")
+    ] = 7,
+    at_least: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--at-least", min=0, metavar="N", help="also give P(at least N beds); repeatable"
+        ),
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option("--site", metavar="CODE", help="only this site (must be in the data)"),
+    ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option("--history", parser=params.source, metavar="SOURCE", help="more ended spells"),
+    ] = None,
+    query: QueryOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """Beds still occupied, and held while waiting (NCTR), per ward for the next days."""
+    with reporting_errors():
+        _check_source(data, query)
+        if history is not None:
+            _check_source(history, None)
+        from models.forecast import baseline_forecast, write_forecast
+
+        settings = _settings()
+        frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "census.csv")
+        hist = _load(history, None, mapping, None) if history else None
+        result = baseline_forecast(frame, on=on, days=days, at_least=tuple(at_least or ()),
+                                   site=site, history=hist)  # fmt: skip
+        out.print(f"list date {result.list_date.isoformat()}: {result.list_date_rule}",
+                  highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+        for note in result.notes:
+            out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+        write_forecast(result, out_path)
+        out.print(f"wrote forecast for {len(result.wards):,} wards, {days} days to {out_path}")
 
 
 @app.command()

@@ -78,6 +78,11 @@ def render_risk_list(result: RiskList) -> str:
     env.filters["css_string"] = css_string
     env.filters["specialty"] = specialty_name
     words = {t: target_words(result.definitions[t]) for t in result.targets}
+    waiting = None
+    if result.outlooks:  # a provider with stay curves was given (`models.stay_outlook`)
+        from models.stay_outlook import ward_waiting
+
+        waiting = ward_waiting(result)
     return env.get_template("risk_list.html.j2").render(
         result=result,
         page_footer=page_footer(result),
@@ -85,4 +90,5 @@ def render_risk_list(result: RiskList) -> str:
         phrases={t: w[1] for t, w in words.items()},
         expected_labels={t: w[2] for t, w in words.items()},
         stay_days={t: stay_days(result.definitions[t]) for t in result.targets},
+        waiting=waiting,
     )

@@ -105,6 +105,10 @@ class RiskList:
     # the top of every output (JSON `unavailable`, the page's first notice, a CSV column)
     unavailable: dict[str, str] = field(default_factory=dict)
     cut: ReviewCut = field(default_factory=ReviewCut)  # who is flagged for review, and why
+    # each patient's stay outlook by spell (`models.stay_outlook.with_outlook`), when a provider
+    # with stay curves was given; empty otherwise, and then no output mentions it
+    outlooks: dict[str, Any] = field(default_factory=dict)
+    outlook_source: str | None = None
 
     @property
     def list_date_text(self) -> str:
@@ -136,6 +140,8 @@ class RiskList:
         per = ["probability", "risk_band", "flagged", "reasons", "model_version"]
         columns = list(_base_fields()) + [f"{t}_{p}" for t in self.targets for p in per]
         table = pd.DataFrame(records, columns=columns)
+        if self.outlooks:
+            table = table.assign(**_outlook_columns(self))
         # days_in_hospital counts from the list date: every row says which date and why
         return table.assign(
             list_date=self.list_date.isoformat(),
@@ -162,9 +168,23 @@ class RiskList:
             "ranking": {"combined_risk": f"mean of {' and '.join(self.ranking_targets)}"},
             "counts": self.counts,
             "models": {t: m.to_dict() for t, m in self.models.items()},
-            "patients": [_row_dict(r) for r in self.rows],
+            "patients": [_row_dict(r, self.outlooks.get(r.spell_id)) for r in self.rows],
             "wards": [_group_dict(g) for g in self.wards],
             "sites": [_group_dict(g) for g in self.sites],
+        } | (self._outlook_dict() if self.outlooks else {})
+
+    def _outlook_dict(self) -> dict[str, Any]:
+        from models.stay_outlook import ward_waiting
+
+        wards, sites = ward_waiting(self)
+        return {
+            "outlook_source": self.outlook_source,
+            "nctr_bed_days_this_week": {
+                "wards": [
+                    {"site": s, "ward": w, "expected": round(v, 2)} for (s, w), v in wards.items()
+                ],
+                "sites": [{"site": s, "expected": round(v, 2)} for s, v in sites.items()],
+            },
         }
 
 
@@ -181,8 +201,20 @@ def _base(r: RiskListRow) -> dict[str, Any]:
     return rec
 
 
-def _row_dict(r: RiskListRow) -> dict[str, Any]:
+def _outlook_columns(result: RiskList) -> dict[str, list[Any]]:
+    """The stay outlook's CSV columns (`models.stay_outlook`), in row order."""
+    found = [result.outlooks.get(r.spell_id) for r in result.rows]
+    parts = [o.to_dict() if o is not None else {} for o in found]
+    names = ("likely_discharge_earliest", "likely_discharge_latest", "nctr_expected_days")
+    out = {name: [p.get(name) for p in parts] for name in names}
+    out["discharge_outlook"] = [p.get("text") for p in parts]
+    return out
+
+
+def _row_dict(r: RiskListRow, outlook: Any = None) -> dict[str, Any]:
     rec = _base(r) | {"admission_datetime": r.admission_datetime.isoformat()}
+    if outlook is not None:
+        rec["outlook"] = outlook.to_dict()
     rec["targets"] = {
         t: {
             "probability": round(p, 6),

@@ -27,7 +27,7 @@ from serving.errors import install_error_handlers
 from serving.holder import ModelHolder
 from serving.inputs import describe_champion_inputs
 from serving.metrics import ServiceMetrics
-from serving.routes import health, models, risk_list, score
+from serving.routes import forecast, health, models, risk_list, score
 from serving.worker import ScoringWorker
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)  # product errors, 422 without values, documented error codes
     describe_champion_inputs(app, services.holder)  # OpenAPI lists the champions' extra inputs
     app.add_middleware(RequestGuard, metrics=services.metrics, max_body=settings.los_max_body_bytes)
-    for module in (health, models, score, risk_list):
+    for module in (health, models, score, risk_list, forecast):
         app.include_router(module.router)
     return app

@@ -311,6 +311,46 @@ class RiskListRequest(BaseModel):
     capacity: NonNegativeInt | None = Field(None, description="patients the team can review today")
 
 
+ForecastAdmission = create_model(  # type: ignore[call-overload]
+    "ForecastAdmission",
+    __base__=CensusAdmission,
+    __doc__="A spell for the bed forecast: a current inpatient, or an ended spell the baseline "
+    "stay curves learn from (rows with a discharge time are not forecast).",
+    discharge_ready_datetime=(
+        Annotated[datetime | None, BeforeValidator(_iso_text), AfterValidator(_naive_utc)],
+        Field(
+            None,
+            description="Discharge Ready Date, when recorded: the patient no longer meets the "
+            "criteria to reside",
+            json_schema_extra=_DATE_SCHEMA,
+        ),
+    ),
+)
+
+
+class ForecastRequest(BaseModel):
+    """The spells and the forecast options (as `los forecast`)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    admissions: list[ForecastAdmission] = Field(  # type: ignore[valid-type]
+        ...,
+        min_length=1,
+        description="current inpatients (no discharge time) and, for the baseline stay curves, "
+        "ended spells",
+    )
+    date: Annotated[dt.date | None, BeforeValidator(_iso_text)] = Field(
+        None,
+        description="list date; default: the latest admission date on or before today (UTC)",
+        json_schema_extra=_DATE_SCHEMA,
+    )
+    days: int = Field(7, ge=1, le=60, description="days ahead")
+    at_least: list[NonNegativeInt] = Field(
+        default_factory=list, max_length=20, description="also give P(at least N beds)"
+    )
+    site: str | None = Field(None, description="only this site")
+
+
 class DecisionOut(BaseModel):
     """A person's recorded decision on a version (`los promote`; CONTRACT §6)."""
 

@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 
 from cli.app import app
 
-COMMANDS = ["generate", "train", "evaluate", "score", "risk-list", "promote", "serve"]
+COMMANDS = [
+    "generate", "train", "evaluate", "score", "risk-list", "forecast", "monitor", "promote", "serve"
+]  # fmt: skip
 
 
 def _help(*args: str) -> str:
