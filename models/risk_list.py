@@ -11,6 +11,11 @@ the top 10%; every output states the cut.
 
 Who is on the list and on which date (`models/census.py`) is stated on the list itself: the rule
 that chose the date and how many patients were left off for their dates.
+
+Reasons (exact tree SHAP, tens of times a prediction) are given for the flagged patients: those
+the list flags for review today and those any target's model flags; such a patient has every
+target's reasons, the others none (`reasons_for="all"` explains everyone). That keeps a large
+trust's census (10,000 inpatients) to seconds; history is computed once for all of them.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from features.build import with_default_history
 from features.export import csv_text
 from los.errors import DataSourceError
 from models.census import census_notes, select_census, site_known
@@ -213,13 +219,34 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _explained(
+    scorer: Scorer,
+    census: pd.DataFrame,
+    history: pd.DataFrame | None,
+    rows: np.ndarray,
+) -> dict[str, list[list[Reason]]]:
+    """Every target's reasons for the census rows `rows` (the others: none). A row's reasons do
+    not depend on the other rows scored with it, so scoring the chosen rows alone is exact."""
+    n = len(census)
+    why: dict[str, list[list[Reason]]] = {t: [[] for _ in range(n)] for t in scorer.targets}
+    if len(rows) == 0:
+        return why
+    picked = census.iloc[rows].reset_index(drop=True)
+    for t, s in scorer.score(picked, history=history, reasons=True, top_k=3).items():
+        for i, r in zip(rows, s.reasons or [[] for _ in rows], strict=True):
+            why[t][i] = r
+    return why
+
+
 def _rows(
     census: pd.DataFrame,
     on: date,
     scores: dict[str, TargetScores],
     ranking: tuple[str, ...],
     cut: ReviewCut,
+    explain: Any,
 ) -> list[RiskListRow]:
+    """The ranked rows; `explain(review_flags)` gives the reasons per target (`_explained`)."""
     n = len(census)
     if n == 0:
         return []
@@ -233,7 +260,7 @@ def _rows(
     specialty = (
         census["specialty"] if "specialty" in census else pd.Series(None, index=census.index)
     )
-    why = {t: scores[t].reasons or [[] for _ in range(n)] for t in targets}
+    why = explain(np.asarray(flagged, dtype=bool))
     when = list(admitted.dt.to_pydatetime())
     rows = []
     for rank, i in enumerate(order, start=1):
@@ -272,6 +299,7 @@ def build_risk_list(
     today: date | None = None,
     unavailable: dict[str, str] | None = None,
     cut: ReviewCut | None = None,
+    reasons_for: Literal["flagged", "all"] = "flagged",
 ) -> RiskList:
     """Rank the current inpatients of `frame` (rows without a discharge) on the list date.
 
@@ -286,6 +314,8 @@ def build_risk_list(
     `cut` says who is flagged for review (default: `ReviewCut.choose(capacity)`, the given
     capacity or else the top 10%); callers with runtime settings pass
     `ReviewCut.choose(capacity, settings)` so a configured capacity per ward applies.
+    `reasons_for`: `flagged` explains the patients flagged for review or by a model (module
+    doc), `all` every patient.
     """
     cut = cut or ReviewCut.choose(capacity)
     known = site_known(frame, site, strict=unknown_site_is_error)
@@ -294,10 +324,21 @@ def build_risk_list(
     ended = "discharge_datetime" in frame and bool(frame["discharge_datetime"].notna().any())
     if history is None and ended:
         history = frame
-    scores = scorer.score(census, history=history, reasons=True, top_k=3) if len(census) else {}
+    scores: dict[str, TargetScores] = {}
+    if len(census):
+        # history once for the whole census (the scorer then reads it from the columns)
+        census = pd.DataFrame(with_default_history(census, history))
+        scores = scorer.score(census, history=history, reasons=reasons_for == "all", top_k=3)
+
+    def explain(review: np.ndarray) -> dict[str, list[list[Reason]]]:
+        if reasons_for == "all":
+            return {t: s.reasons or [[] for _ in review] for t, s in scores.items()}
+        any_model = np.logical_or.reduce([s.flagged for s in scores.values()])
+        return _explained(scorer, census, history, np.flatnonzero(review | any_model))
+
     targets = scorer.targets
     ranking = _ranking_targets(targets)
-    rows = _rows(census, on, scores, ranking, cut)
+    rows = _rows(census, on, scores, ranking, cut, explain)
     counts["flagged"] = sum(r.flagged for r in rows)
     return RiskList(
         list_date=on,
