@@ -140,3 +140,40 @@ def test_requests_scored_together_each_get_their_own_option(
     assert one[0]["scores"].keys() == many[0]["scores"].keys()
     for target, s in one[0]["scores"].items():
         assert abs(s["probability"] - many[0]["scores"][target]["probability"]) <= 1e-6
+
+
+def test_risk_list_explains_flagged_patients_exactly_and_no_others(
+    trained_registry: TrainedRegistry,
+) -> None:
+    from los.schema import LABEL_COLUMNS
+    from models.risk_list import build_risk_list
+
+    registry.connect(trained_registry.settings.tracking_uri)
+    scorer = Scorer(registry.load_models("champion"))
+    spells = trained_registry.admissions.sort_values("admission_datetime", ignore_index=True)
+    current = spells.index >= len(spells) - 300  # the latest 300 are still in hospital
+    spells.loc[current, [c for c in LABEL_COLUMNS if c in spells]] = None
+    flagged = build_risk_list(scorer, spells)
+    every = build_risk_list(scorer, spells, reasons_for="all")
+    assert [r.spell_id for r in flagged.rows] == [r.spell_id for r in every.rows]
+    kinds = {"explained": 0, "not": 0}
+    for one, full in zip(flagged.rows, every.rows, strict=True):
+        assert one.probabilities == pytest.approx(full.probabilities, abs=1e-12)
+        assert one.model_flags == full.model_flags and one.flagged == full.flagged
+        by_model = any(one.model_flags.values())
+        for t, reasons in one.reasons.items():
+            assert full.reasons[t]  # with reasons_for="all" every patient is explained
+            if one.model_flags[t] or (one.flagged and not by_model):
+                assert reasons == full.reasons[t]
+                kinds["explained"] += 1
+            else:
+                assert reasons == []
+                kinds["not"] += 1
+    assert kinds["explained"] and kinds["not"]
+    # everyone flagged for review (capacity for all): those no model flags get every target's
+    everyone = build_risk_list(scorer, spells, capacity=len(spells))
+    unflagged = [r for r in everyone.rows if not any(r.model_flags.values())]
+    assert unflagged
+    full_by_spell = {r.spell_id: r.reasons for r in every.rows}
+    for row in unflagged:
+        assert row.flagged and row.reasons == full_by_spell[row.spell_id]
