@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, child_peak_rss_mb, run_child, save, table
+from benchmarks.common import child_peak_rss_mb, run_child, save, table
 
 GOAL_SECONDS = 5.0
 
@@ -80,11 +80,20 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     )
     env = {**os.environ, "LOS_DATA_DIR": str(settings.los_data_dir)}
     env["MLFLOW_TRACKING_URI"] = settings.tracking_uri
+    # as installed: Python caches compiled modules (a first run writes them; this one is not
+    # timed). Where PYTHONDONTWRITEBYTECODE is set, every start compiles MLflow, LightGBM and
+    # scikit-learn again (seconds); both figures are reported.
+    cached = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     los = str(Path(sys.executable).with_name("los"))
     cli = [los, "risk-list", "--data", str(census_path), "--out", str(out_dir / "list.html")]
-    t_cli, done = _timed(lambda: subprocess.run(cli, env=env, capture_output=True, text=True))
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
+    t_cli: dict[str, float] = {}
+    for name, run_env in (("first", cached), ("cached", cached), ("as_started", env)):
+        t, done = _timed(
+            lambda e=run_env: subprocess.run(cli, env=e, capture_output=True, text=True)
+        )
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr[-2000:])
+        t_cli[name] = t
 
     import pandas as pd
 
@@ -114,7 +123,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "flagged_for_review": sum(r.flagged for r in result.rows),
         "patients_with_reasons": explained,
         "seconds": {
-            "cli_end_to_end": round(t_cli, 3),
+            "cli_end_to_end": round(t_cli["cached"], 3),
+            "cli_end_to_end_no_bytecode_cache": round(t_cli["as_started"], 3),
             "load_models": round(t_models, 3),
             "read_parquet": round(t_read, 3),
             "build_list": round(t_build, 3),
@@ -146,6 +156,7 @@ def main(inpatients: int, per_patient: int, train_rows: int, use_env: bool) -> d
         ["measure", "seconds", "goal (s)", "baseline: reasons for all (s)", "baseline / ours"],
         [
             ["los risk-list, end to end (process)", s["cli_end_to_end"], GOAL_SECONDS, "", ""],
+            ["  the same, no bytecode cache", s["cli_end_to_end_no_bytecode_cache"], "", "", ""],
             ["read + build + write HTML (in process)", in_process, GOAL_SECONDS, baseline,
              baseline / in_process],
             ["  build_risk_list", s["build_list"], "", s["build_list_reasons_all_baseline"],
@@ -173,4 +184,3 @@ if __name__ == "__main__":
     else:
         result = main(a.inpatients, a.history_per_patient, a.train_rows, a.use_env)
         print(f"results: {save('list', result)}")
-    _ = ROOT
