@@ -62,6 +62,10 @@ def test_two_workers_answer_follow_a_promotion_and_audit_every_score(
         assert len({tuple(sorted(b["models"].items())) for b in before.values()}) == 1
         versions = next(iter(before.values()))["models"]
         name = sorted(versions)[0]
+        for pid in before:  # each worker predicts on one OpenMP thread; metrics shared
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert b"OMP_NUM_THREADS=1" in environ
+            assert any(v.startswith(b"PROMETHEUS_MULTIPROC_DIR=") for v in environ)
 
         for row in rows:  # one connection per request: the kernel spreads them over workers
             r = httpx.post(f"{server.url}/v1/score", json=row, timeout=30)
