@@ -56,11 +56,7 @@ def _timed(fn: Any) -> tuple[float, Any]:
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
     """Everything in one process except the end-to-end CLI run (a process of its own)."""
-    from features.load import write_frame
     from los.config import Settings, TrainingConfig
-    from models.registry import connect, load_models
-    from models.risk_list import build_risk_list, write_risk_list
-    from models.scorer import Scorer
 
     work = Path(args.workdir) if args.workdir else None
     settings = Settings() if work is None else Settings(los_data_dir=work)  # type: ignore[call-arg]
@@ -74,7 +70,17 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         summary = train_and_register(train, config, settings, work / "r")
         for outcome in summary.outcomes:  # the benchmark needs champions even if a gate failed
             promote(outcome.registered_name, outcome.version)
-    out_dir = Path(tempfile.mkdtemp(prefix="los-list-"))
+    with tempfile.TemporaryDirectory(prefix="los-list-") as name:
+        return _measure(args, settings, Path(name))
+
+
+def _measure(args: argparse.Namespace, settings: Any, out_dir: Path) -> dict[str, Any]:
+    """Write the census into `out_dir` and time the CLI, the steps and the baseline."""
+    from features.load import write_frame
+    from models.registry import connect, load_models
+    from models.risk_list import build_risk_list, write_risk_list
+    from models.scorer import Scorer
+
     census_path = write_frame(
         census_table(args.inpatients, args.history_per_patient, seed=5), out_dir / "census.parquet"
     )
