@@ -1,6 +1,7 @@
 """`make bench`: training, batch scoring and service benchmarks in one run (tables + JSON).
 
-    uv run python benchmarks/run.py                    # 100k, 1M, 3M training, 1M scoring, service
+    uv run python benchmarks/run.py                    # 100k, 1M, 3M training, 1M scoring,
+                                                       # the 10,000-patient risk list, service
     uv run python benchmarks/run.py --train-sizes 100000 --score-rows 200000   # quicker
     uv run python benchmarks/run.py --tune             # also: defaults vs tuned vs reference
 Not part of `make test`: it takes about 20 minutes on 2 cores.
@@ -12,6 +13,7 @@ import argparse
 import subprocess
 import sys
 
+from benchmarks import list as risk_list
 from benchmarks import score, train, tune
 from benchmarks.common import ROOT, save
 
@@ -24,6 +26,7 @@ def main() -> None:
     )
     parser.add_argument("--score-rows", type=int, default=1_000_000)
     parser.add_argument("--shap-rows", type=int, default=100_000, help="rows for SHAP-bound steps")
+    parser.add_argument("--list-inpatients", type=int, default=10_000, help="risk list census")
     parser.add_argument("--skip-serve", action="store_true")
     parser.add_argument(
         "--tune",
@@ -34,6 +37,7 @@ def main() -> None:
     payload = {
         **train.main(args.train_sizes),
         **score.main(args.score_rows, 100_000, use_env=False, shap_rows=args.shap_rows),
+        **risk_list.main(args.list_inpatients, 4, 100_000, use_env=False),
     }
     if args.tune:
         payload.update(tune.main(tune.DEFAULT_DATASETS))

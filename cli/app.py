@@ -574,6 +574,17 @@ def serve(
     port: Annotated[
         int, typer.Option("--port", min=1, max=65535, metavar="PORT", help="TCP port to listen on")
     ] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            metavar="N",
+            help="worker processes, each following the champion alias (default: one per core; "
+            "one with an in-memory audit store)",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP scoring service (CONTRACT §4); the champions are followed while it runs.
 
@@ -585,8 +596,6 @@ def serve(
     LOS_AUDIT_URL (SQLAlchemy URL of the audit log; default SQLite in LOS_DATA_DIR).
     """
     with reporting_errors():
-        import uvicorn
+        from serving.processes import serve as run_service
 
-        from serving.app import create_app
-
-        uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+        run_service(_settings(), host, port, workers)

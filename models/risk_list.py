@@ -11,20 +11,30 @@ the top 10%; every output states the cut.
 
 Who is on the list and on which date (`models/census.py`) is stated on the list itself: the rule
 that chose the date and how many patients were left off for their dates.
+
+Reasons (exact tree SHAP, tens of times a prediction) are given where a patient is flagged: a
+target's reasons where that target's model flags the patient (as `/v1/score/batch` gives them),
+and every target's for a patient flagged for review today whom no model flags; the others have
+none (`reasons_for="all"` explains everyone). That keeps a large trust's census (10,000
+inpatients) to seconds; history is computed once for all of them.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from features.build import with_default_history
 from features.export import csv_text
 from los.errors import DataSourceError
 from los.targets import Target
@@ -247,13 +257,46 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _explain_rows(
+    scorer: Scorer,
+    census: pd.DataFrame,
+    history: pd.DataFrame | None,
+    rows: np.ndarray,
+    why: dict[str, list[list[Reason]]],
+) -> None:
+    """Put every target's reasons for the census rows `rows` into `why`. A row's reasons do not
+    depend on the other rows scored with it, so scoring the chosen rows alone is exact."""
+    if len(rows) == 0:
+        return
+    picked = census.iloc[rows].reset_index(drop=True)
+    for t, s in scorer.score(picked, history=history, reasons=True, top_k=3).items():
+        for i, r in zip(rows, s.reasons or [[] for _ in rows], strict=True):
+            why[t][i] = r
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Cyclic garbage collection paused while tens of thousands of small objects are made (it
+    would otherwise walk every object alive, again and again: seconds for a large census); the
+    objects made hold no cycles, and reference counting still frees everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _rows(
     census: pd.DataFrame,
     on: date,
     scores: dict[str, TargetScores],
     ranking: tuple[str, ...],
     cut: ReviewCut,
+    explain: Any,
 ) -> list[RiskListRow]:
+    """The ranked rows; `explain(review_flags)` gives the reasons per target (`_explained`)."""
     n = len(census)
     if n == 0:
         return []
@@ -267,30 +310,38 @@ def _rows(
     specialty = (
         census["specialty"] if "specialty" in census else pd.Series(None, index=census.index)
     )
-    why = {t: scores[t].reasons or [[] for _ in range(n)] for t in targets}
+    why = explain(np.asarray(flagged, dtype=bool))
     when = list(admitted.dt.to_pydatetime())
+    # plain Python values once per column: a pandas look-up per cell costs more than the rest
+    spell, patient, site = (census[c].tolist() for c in ("spell_id", "patient_id", "site"))
+    wards, specialties = ward.tolist(), specialty.tolist()
+    band = {t: scores[t].band.tolist() for t in targets}
+    probability = {t: scores[t].probability.tolist() for t in targets}
+    model_flag = {t: scores[t].flagged.tolist() for t in targets}
+    day, risk, review = days.tolist(), combined.tolist(), flagged.tolist()
     rows = []
-    for rank, i in enumerate(order, start=1):
-        bands = {t: str(scores[t].band[i]) for t in targets}
-        rows.append(
-            RiskListRow(
-                rank=rank,
-                spell_id=str(census["spell_id"].iat[i]),
-                patient_id=str(census["patient_id"].iat[i]),
-                site=str(census["site"].iat[i]),
-                ward=_text(ward.iat[i]),
-                specialty=_text(specialty.iat[i]),
-                admission_datetime=when[i],
-                days_in_hospital=int(days[i]),
-                combined_risk=float(combined[i]),
-                risk_band=max((bands[t] for t in ranking), key=BAND_ORDER.__getitem__),
-                flagged=bool(flagged[i]),
-                probabilities={t: float(scores[t].probability[i]) for t in targets},
-                bands=bands,
-                model_flags={t: bool(scores[t].flagged[i]) for t in targets},
-                reasons={t: list(why[t][i]) for t in targets},
+    with _no_gc():
+        for rank, i in enumerate(order.tolist(), start=1):
+            bands = {t: str(band[t][i]) for t in targets}
+            rows.append(
+                RiskListRow(
+                    rank=rank,
+                    spell_id=str(spell[i]),
+                    patient_id=str(patient[i]),
+                    site=str(site[i]),
+                    ward=_text(wards[i]),
+                    specialty=_text(specialties[i]),
+                    admission_datetime=when[i],
+                    days_in_hospital=int(day[i]),
+                    combined_risk=float(risk[i]),
+                    risk_band=max((bands[t] for t in ranking), key=BAND_ORDER.__getitem__),
+                    flagged=bool(review[i]),
+                    probabilities={t: float(probability[t][i]) for t in targets},
+                    bands=bands,
+                    model_flags={t: bool(model_flag[t][i]) for t in targets},
+                    reasons={t: list(why[t][i]) for t in targets},
+                )
             )
-        )
     return rows
 
 
@@ -306,6 +357,7 @@ def build_risk_list(
     today: date | None = None,
     unavailable: dict[str, str] | None = None,
     cut: ReviewCut | None = None,
+    reasons_for: Literal["flagged", "all"] = "flagged",
 ) -> RiskList:
     """Rank the current inpatients of `frame` (rows without a discharge) on the list date.
 
@@ -320,6 +372,8 @@ def build_risk_list(
     `cut` says who is flagged for review (default: `ReviewCut.choose(capacity)`, the given
     capacity or else the top 10%); callers with runtime settings pass
     `ReviewCut.choose(capacity, settings)` so a configured capacity per ward applies.
+    `reasons_for`: `flagged` explains a target where its model flags the patient, and every
+    target for a patient flagged for review by no model (module doc); `all` every patient.
     """
     cut = cut or ReviewCut.choose(capacity)
     known = site_known(frame, site, strict=unknown_site_is_error)
@@ -328,10 +382,22 @@ def build_risk_list(
     ended = "discharge_datetime" in frame and bool(frame["discharge_datetime"].notna().any())
     if history is None and ended:
         history = frame
-    scores = scorer.score(census, history=history, reasons=True, top_k=3) if len(census) else {}
+    scores: dict[str, TargetScores] = {}
+    if len(census):
+        # history once for the whole census (the scorer then reads it from the columns)
+        census = pd.DataFrame(with_default_history(census, history))
+        scores = scorer.score(census, history=history, top_k=3, reasons_for=reasons_for)
+
+    def explain(review: np.ndarray) -> dict[str, list[list[Reason]]]:
+        why = {t: list(s.reasons or [[] for _ in review]) for t, s in scores.items()}
+        if reasons_for == "flagged":  # flagged for review, but by no model: every target's
+            by_model = np.logical_or.reduce([s.flagged for s in scores.values()])
+            _explain_rows(scorer, census, history, np.flatnonzero(review & ~by_model), why)
+        return why
+
     targets = scorer.targets
     ranking = _ranking_targets(targets)
-    rows = _rows(census, on, scores, ranking, cut)
+    rows = _rows(census, on, scores, ranking, cut, explain)
     counts["flagged"] = sum(r.flagged for r in rows)
     return RiskList(
         list_date=on,

@@ -179,7 +179,13 @@ class AuditWriter:
         if self._engine is None:
             self._engine = _engine(self.url)
         if not self._table_ready:
-            metadata.create_all(self._engine)
+            try:
+                metadata.create_all(self._engine)
+            except sa.exc.OperationalError:
+                # another worker process (`los serve --workers`) created it between the check
+                # and the create: fine when it is there now
+                if not sa.inspect(self._engine).has_table(score_audit.name):
+                    raise
             self._table_ready = True
         return self._engine
 

@@ -339,7 +339,7 @@ class ModelHolder:
         self.current = None
         self._artifacts.clear()
         self.load_errors.clear()
-        self.metrics.model_info.clear()
+        self.metrics.models_retired()
         self.metrics.ready.set(0)
 
     @staticmethod

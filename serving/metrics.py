@@ -4,14 +4,21 @@ Per-site and per-ethnic-group score distributions let a Prometheus/Grafana set-u
 segment drifting (CONTRACT §8) between `los monitor` runs. They hold counts only, never a patient
 value, and their labels are bounded (`models.segments`): sites the models were trained on (any
 other folded into "other") and the seven NHS ethnic groups.
+
+With several worker processes (`serving.processes`: `PROMETHEUS_MULTIPROC_DIR` set before the
+workers start), each process writes its values to files in that directory and `render` reads
+all of them: counters and histograms are summed over the workers; the gauges are per worker,
+labelled with its `pid` (a version no longer served reads 0, as a worker that has retired it).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from models.registry import ModelIdentity
 from models.segments import ethnic_group_labels, known_sites, site_labels
@@ -48,9 +55,12 @@ class ServiceMetrics:
         )
         self.model_info = Gauge(
             "los_model_version_info", "1 for each model version being served", ["model", "version"],
-            registry=r,
+            registry=r, multiprocess_mode="liveall",
         )  # fmt: skip
-        self.ready = Gauge("los_ready", "1 when the models are loaded", registry=r)
+        self._served: list[tuple[str, str]] = []  # the model_info labels set to 1
+        self.ready = Gauge(
+            "los_ready", "1 when the models are loaded", registry=r, multiprocess_mode="liveall"
+        )
         self.reloads = Counter("los_model_reloads_total", "Model sets loaded", registry=r)
         self.registry_errors = Counter(
             "los_registry_errors_total", "Failed registry polls or loads", registry=r
@@ -85,9 +95,10 @@ class ServiceMetrics:
 
     def models_swapped(self, identities: list[ModelIdentity]) -> None:
         """Record the versions now served."""
-        self.model_info.clear()
+        self.models_retired()
         for identity in identities:
             self.model_info.labels(identity.name, identity.version).set(1)
+            self._served.append((identity.name, identity.version))
         self.ready.set(1)
         self.reloads.inc()
 
@@ -108,6 +119,18 @@ class ServiceMetrics:
                     int((sites[s.flagged] == value).sum())
                 )
 
+    def models_retired(self) -> None:
+        """No version served any more. Values are set to 0 before the labels are dropped: in
+        multiprocess mode a dropped label's last value stays in this worker's file."""
+        for labels in self._served:
+            self.model_info.labels(*labels).set(0)
+        self._served.clear()
+        self.model_info.clear()
+
     def render(self) -> bytes:
-        """The Prometheus text exposition."""
+        """The Prometheus text exposition: every worker's values with several (module doc)."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            merged = CollectorRegistry()
+            MultiProcessCollector(merged)
+            return generate_latest(merged)
         return generate_latest(self.registry)

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from los.errors import NotReadyError
 from models.history_index import HistoryIndex
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from serving.holder import ModelSet
 
 Scored = Callable[[list[str], dict[str, TargetScores]], None]
+# which rows get reasons (exact tree SHAP): every row, or the rows each target flags
+ReasonsFor = Literal["all", "flagged"]
 
 
 @dataclass
@@ -37,6 +39,7 @@ class _Job:
     future: Future[Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
     call: Callable[[ModelSet], Any] | None = None
+    reasons_for: ReasonsFor = "all"
 
 
 class ScoringWorker:
@@ -70,9 +73,13 @@ class ScoringWorker:
             self._thread.join(timeout)
             self._thread = None
 
-    def submit_rows(self, rows: list[dict[str, Any]]) -> Future[list[dict[str, Any]]]:
-        """Score rows; the future gets one response body per row, in order."""
-        job = _Job(Future(), rows=rows)
+    def submit_rows(
+        self, rows: list[dict[str, Any]], reasons_for: ReasonsFor = "all"
+    ) -> Future[list[dict[str, Any]]]:
+        """Score rows; the future gets one response body per row, in order. With
+        `reasons_for="flagged"` a row gets reasons for the targets that flag it only (empty
+        lists for the others)."""
+        job = _Job(Future(), rows=rows, reasons_for=reasons_for)
         self._queue.put(job)
         return job.future
 
@@ -130,16 +137,22 @@ class ScoringWorker:
         models = self._models(live) if live else None
         if models is None:
             return
+        for mode in ("all", "flagged"):
+            same = [j for j in live if j.reasons_for == mode]
+            if same:
+                self._score_together(models, same, mode)
+
+    def _score_together(self, models: ModelSet, live: list[_Job], mode: ReasonsFor) -> None:
         rows = [r for j in live for r in j.rows]
         try:
-            results = self.score_rows(models, rows)
+            results = self.score_rows(models, rows, mode)
         except Exception as exc:
             if len(live) == 1:
                 live[0].future.set_exception(exc)
                 return
             for j in live:  # isolate the failing request; the others still get answers
                 try:
-                    j.future.set_result(self.score_rows(models, j.rows))
+                    j.future.set_result(self.score_rows(models, j.rows, mode))
                 except Exception as single:
                     j.future.set_exception(single)
             return
@@ -148,11 +161,13 @@ class ScoringWorker:
             j.future.set_result(results[start : start + len(j.rows)])
             start += len(j.rows)
 
-    def score_rows(self, models: ModelSet, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def score_rows(
+        self, models: ModelSet, rows: list[dict[str, Any]], reasons_for: ReasonsFor = "all"
+    ) -> list[dict[str, Any]]:
         """Score rows with `models` and report them to `on_scored` (audit, metrics)."""
         extras = models.scorer.extra_inputs
         columns = with_request_history(rows_to_columns(rows, extras), rows, self._history())
-        scores = models.scorer.score(columns, reasons=True, top_k=3)
+        scores = models.scorer.score(columns, reasons=True, top_k=3, reasons_for=reasons_for)
         spell_ids = [str(r["spell_id"]) for r in rows]
         if self._metrics is not None:
             self._metrics.batch_rows.observe(len(rows))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -32,7 +33,8 @@ def ready(services: Services = Depends(get_services)) -> JSONResponse:
     champion, why in one line (e.g. "NCTR model awaiting review: no champion (...)"); the
     service is ready when at least one target has one. `audit`: `failing` while audit rows are
     being lost (see the audit failure policy). `auth`: `api-key`, or `disabled` when the service
-    was started with `LOS_ALLOW_NO_KEYS=1`.
+    was started with `LOS_ALLOW_NO_KEYS=1`. `worker`: the id of the process that answered (with
+    `los serve --workers N` each worker loads and follows the champions itself).
     """
     holder = services.holder
     body: dict[str, Any] = {
@@ -45,6 +47,7 @@ def ready(services: Services = Depends(get_services)) -> JSONResponse:
         "auth": services.auth.mode,
         "last_check": holder.last_check.isoformat() if holder.last_check else None,
         "registry_error": holder.last_error,
+        "worker": os.getpid(),
     }
     return JSONResponse(body, status_code=200 if holder.ready else 503)
 

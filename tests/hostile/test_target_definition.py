@@ -120,7 +120,6 @@ def test_changed_threshold_never_meets_the_old_champion_silently(
     by a failed `target_definition` gate naming both definitions (no AUROC comparison), the
     7-day champion stays, and `los promote` refuses it whatever is accepted until the champion
     is retired."""
-    import mlflow
 
     from models import registry
     from training.decide import DecisionRequest, decide
@@ -145,7 +144,7 @@ def test_changed_threshold_never_meets_the_old_champion_silently(
     assert "register it under its own name or retire the champion" in refused.detail
     assert second.review is not None and "target_definition" in second.review.blocking
     assert registry.resolve("los-long-stay", registry.CHAMPION).version == first.version
-    tags = mlflow.MlflowClient().get_model_version("los-long-stay", second.version).tags
+    tags = registry.connected().client.get_model_version("los-long-stay", second.version).tags
     assert tags["target_definition"].startswith("10+ day stays (deaths kept) [")
     bundle, _ = registry.load_bundle("los-long-stay", second.version)
     assert bundle.label_target.days == 10 and bundle.definition_recorded

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,11 +26,12 @@ TARGETS = {
 
 
 @pytest.fixture(scope="module")
-def client(trained_registry: TrainedRegistry) -> Any:
-    import mlflow
-
+def client(trained_registry: TrainedRegistry) -> Iterator[Any]:
+    """The trained registry's client; MLflow's fluent calls (runs:/ and models:/ URIs) point at
+    it too while this module runs (`registry.fluent_tracking` restores the global URI after)."""
     registry.connect(trained_registry.settings.tracking_uri)
-    return mlflow.MlflowClient()
+    with registry.fluent_tracking():
+        yield registry.connected().client
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +165,6 @@ def test_a_persons_decision_replaces_the_runs_verdict(
     trained_registry: TrainedRegistry, outcomes: dict[str, Any], tmp_path: Any
 ) -> None:
     """On a copy of the registry database (the artifacts are not touched)."""
-    import mlflow
 
     from models.decisions import Decision
     from tests.reliability.fault_helpers import copy_registry
@@ -172,7 +173,7 @@ def test_a_persons_decision_replaces_the_runs_verdict(
     outcome = outcomes["nctr"]
     try:
         registry.connect(copy_registry(trained_registry, tmp_path / "copy"))
-        client = mlflow.MlflowClient()
+        client = registry.connected().client
         before = client.get_model_version(outcome.registered_name, outcome.version).description
         decision = Decision(
             outcome.registered_name, outcome.version, "reject", "Dr Ada Lovelace",

@@ -87,12 +87,17 @@ class Server:
                 self.process.wait(10)
 
 
-def start_server(env: dict[str, str], log_path: Path, key: str | None = None) -> Server:
-    """Start `los serve` on a free port of 127.0.0.1 (not waiting for readiness)."""
+def start_server(
+    env: dict[str, str], log_path: Path, key: str | None = None, workers: int = 1
+) -> Server:
+    """Start `los serve --workers N` on a free port of 127.0.0.1 (not waiting for readiness).
+
+    One worker by default: a test about one process's state (metrics, swaps) is then
+    deterministic; tests/integration/test_service_workers.py runs several."""
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [LOS, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [LOS, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
