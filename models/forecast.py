@@ -22,8 +22,10 @@ import pandas as pd
 from features.export import csv_text
 from los.errors import DataSourceError
 from models.bed_provider import BedProvider
-from models.census import census_notes, select_census, site_known
+from models.census import census_notes, list_date, select_census, site_known
+from models.forecast_render import render_forecast
 from models.poisson_binomial import CountSummary, count_distribution, summarise
+from models.stay_table import StayTable, as_known_at
 
 DEFAULT_DAYS = 7
 MEASURES: dict[str, str] = {
@@ -218,8 +220,6 @@ def write_forecast(result: Forecast, path: str | Path) -> Path:
     elif suffix == ".json":
         out.write_text(json.dumps(result.to_dict(), indent=2))
     else:
-        from models.forecast_render import render_forecast
-
         out.write_text(render_forecast(result), encoding="utf-8")
     return out
 
@@ -238,8 +238,6 @@ def baseline_forecast(
     """`build_forecast` with the Kaplan-Meier baseline (`models.stay_table`), fitted on the spells
     of `frame` (and `history`) as known at the origin, so nothing after the list date is used:
     a past `on` forecasts the patients in hospital then (discharges after it are not seen)."""
-    from models.census import list_date
-    from models.stay_table import StayTable, as_known_at
 
     site_known(frame, site, strict=unknown_site_is_error)
     admitted = pd.to_datetime(frame["admission_datetime"])

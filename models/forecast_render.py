@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
 from models.list_render import css_string
 
 if TYPE_CHECKING:
@@ -22,7 +24,6 @@ def forecast_footer(result: Forecast) -> str:
 
 def render_forecast(result: Forecast) -> str:
     """The printable forecast for a bed manager or discharge team."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.history import SOURCE_COLUMNS, compute_history, no_history
+from features.load import load_admissions
 from los.schema import HISTORY_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ class HistoryIndex:
     @classmethod
     def load(cls, source: str) -> HistoryIndex:
         """Read and validate a CSV/Parquet/SQL source (bad rows are counted and skipped)."""
-        from features.load import load_admissions
 
         loaded = load_admissions(source, max_bad_share=1.0)
         if loaded.report.rows_quarantined:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
 from models.vocabulary import SPECIALTIES
 
 if TYPE_CHECKING:  # models.risk_list imports this module at its top: a cycle at run time
@@ -66,7 +68,6 @@ def css_string(text: str) -> Markup:
 
 def render_risk_list(result: RiskList) -> str:
     """The printable list (A4 landscape) for a ward or discharge team."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),

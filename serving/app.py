@@ -7,6 +7,7 @@ models are in). Product errors map to HTTP codes in one handler (`serving.errors
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -129,7 +130,6 @@ async def _drain(receive: Receive, limit: int) -> None:
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
-    import json
 
     payload = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]

@@ -52,10 +52,11 @@ from typing import Any
 
 from los.config import Settings
 from los.errors import ModelLoadError, ModelNotFoundError, RegistryUnavailableError
+from models import registry
 from models.availability import ServingStatus, no_model_message, serving_status
 from models.bundle import BOOSTER_FILE
 from models.history_index import HistoryIndex
-from models.registry import CHAMPION, LoadedModel, ModelIdentity
+from models.registry import CHAMPION, LoadedModel, ModelIdentity, describe_registry_error
 from models.scorer import Scorer
 from serving.inputs import RequestInputs
 from serving.metrics import ServiceMetrics
@@ -169,7 +170,6 @@ class ModelHolder:
     def poll(self) -> bool:
         """One check; a failure is recorded and counted, and the loaded models keep serving
         (unless the registry itself was deleted or replaced: `check_once`)."""
-        from models.registry import describe_registry_error
 
         try:
             swapped = self.check_once()
@@ -192,7 +192,6 @@ class ModelHolder:
         if self.settings.los_history_source and self.history is None:
             self.history = HistoryIndex.load(self.settings.los_history_source)
             log.info("history source loaded: %d earlier spells", len(self.history))
-        from models import registry
 
         self._check_store(registry)
         if not self._connected:

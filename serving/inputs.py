@@ -21,9 +21,10 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from los.schema import LABEL_COLUMNS
 from models.inputs import ExtraInput
 from serving.metrics import ServiceMetrics
-from serving.schemas import admission_row, extra_inputs_model
+from serving.schemas import CensusAdmission, admission_row, extra_inputs_model
 
 if TYPE_CHECKING:
     from serving.holder import ModelHolder
@@ -107,8 +108,6 @@ def unknown_field_errors(
     inputs (`RequestInputs.rows`) never runs; this adds the unknown fields to that 422, so one
     answer names every problem. Fields a served champion needs are not unknown.
     """
-    from los.schema import LABEL_COLUMNS
-    from serving.schemas import CensusAdmission
 
     accepted = {*CensusAdmission.model_fields, *LABEL_COLUMNS, *(e.name for e in extras)}
     errors = []

@@ -29,6 +29,7 @@ from evaluation.findings import Finding
 from evaluation.gates import GateResult
 from los.errors import ModelNotFoundError
 from los.targets import definition_conflict, target_name_of
+from models import registry
 from models.availability import REVIEW_BLOCKING_TAG as BLOCKING_TAG
 from models.availability import REVIEW_STATUS_TAG as STATUS_TAG
 from models.registry import connected, read_run_text
@@ -139,7 +140,6 @@ def definition_problem(registered_name: str, version: str) -> str | None:
     is no champion, it is that champion, or both label alike), in one line naming both
     definitions. Both bundles are read from the registry (connected first); a champion that
     exists but cannot be read is an error, not a missing one."""
-    from models import registry
 
     try:
         champion, identity = registry.load_bundle(registered_name, registry.CHAMPION)
