@@ -8,6 +8,7 @@ tests/unit/test_fairness_types.py rebuilds the same evaluation and compares.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,25 @@ def sample_document(decimals: int | None = None) -> dict[str, Any]:
         evaluations[name] = ev
     document: dict[str, Any] = json.loads(json.dumps(metrics_document(evaluations)))
     return document
+
+
+def differences(before: Any, after: Any, path: str = "") -> list[str]:
+    """Where two JSON documents differ: keys, types, text, or floats beyond a relative 1e-9."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        if set(before) != set(after):
+            return [f"{path}: keys {sorted(set(before) ^ set(after))}"]
+        return [d for k in before for d in differences(before[k], after[k], f"{path}/{k}")]
+    if isinstance(before, list) and isinstance(after, list):
+        if len(before) != len(after):
+            return [f"{path}: {len(before)} vs {len(after)} items"]
+        return [
+            d
+            for i, (b, a) in enumerate(zip(before, after, strict=True))
+            for d in differences(b, a, f"{path}/{i}")
+        ]
+    if isinstance(before, float) and isinstance(after, float | int) and not isinstance(after, bool):
+        return [] if math.isclose(before, after, rel_tol=1e-9, abs_tol=1e-12) else [path]
+    return [] if type(before) is type(after) and before == after else [f"{path}: {before!r}"]
 
 
 if __name__ == "__main__":
