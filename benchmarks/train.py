@@ -81,7 +81,7 @@ def child_product(rows: int, workdir: Path, search: bool = True) -> dict[str, An
             "best_iteration": run.bundle.booster.best_iteration,
             "search_trials": len(run.search.trials) if run.search else 1,
         }
-        chosen[run.target.name] = run.search.params() if run.search else {}
+        chosen[run.target.name] = run.search.params if run.search else {}
         masks = {n: prepared.mask(n) for n in ("train", "validation")}
         from los.targets import label
 
