@@ -52,6 +52,15 @@ MappingOpt = Annotated[
         help="YAML column/code mapping for the source",
     ),
 ]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler (tcp://host:8786): run partitioned there (default: "
+        "LOS_DASK_SCHEDULER; neither: in this process)",
+    ),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -274,6 +283,7 @@ def evaluate(
     period: Annotated[
         Period, typer.Option("--period", help="test: the models' test window onwards; all")
     ] = Period.test,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Write metrics.json and report.html for every target."""
     with reporting_errors():
@@ -284,7 +294,15 @@ def evaluate(
         cfg = TrainingConfig.from_file(config)
         settings, models, _ = _registered(model)
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "evaluate.csv")
-        result = evaluate_models(frame, models, cfg, out_dir, period.value)
+        probabilities = None
+        address = scheduler or settings.los_dask_scheduler
+        if address:
+            from models.scorer import Scorer
+            from scale.partitioned import probabilities as partitioned_probabilities
+
+            progress(f"scoring {len(frame):,} spells on {address}")
+            probabilities = partitioned_probabilities(frame, Scorer(models), address)
+        result = evaluate_models(frame, models, cfg, out_dir, period.value, probabilities)
         out.print(result.scope, highlight=False, markup=False, soft_wrap=True)
         for name, ev in result.evaluations.items():
             out.print(
@@ -314,6 +332,7 @@ def score(
             "target flags, the others left blank",
         ),
     ] = ReasonsFor.all,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Score admissions with reasons; one output row per input spell, in input order."""
     with reporting_errors():
@@ -329,15 +348,26 @@ def score(
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "score.csv",
                       extra=loader_columns(scorer.extra_inputs))  # fmt: skip
         progress(f"scoring {len(frame):,} spells (reasons: {reasons.value})")
-        with progress_bar(len(frame), "scoring") as advance:
-            # chunks small enough for the bar to move every second or two (exact reasons for
-            # every row run at about 1,000 rows/s on 2 cores); a score never depends on them
-            chunk = 2_000 if reasons is ReasonsFor.all else 20_000
-            table = scorer.score_table(
-                frame, reasons_for=reasons.value, progress=advance, chunk_rows=chunk
-            )
+        address = scheduler or settings.los_dask_scheduler
+        if address:
+            from scale.partitioned import score_table
+
+            table = score_table(frame, scorer, address, reasons_for=reasons.value)
+        else:
+            table = _score_here(scorer, frame, reasons)
         write_frame(table, out_path)
         out.print(f"wrote {len(table):,} scores to {out_path}")
+
+
+def _score_here(scorer: Any, frame: Any, reasons: ReasonsFor) -> Any:
+    """The score table computed in this process, with a progress bar."""
+    with progress_bar(len(frame), "scoring") as advance:
+        # chunks small enough for the bar to move every second or two (exact reasons for
+        # every row run at about 1,000 rows/s on 2 cores); a score never depends on them
+        chunk = 2_000 if reasons is ReasonsFor.all else 20_000
+        return scorer.score_table(
+            frame, reasons_for=reasons.value, progress=advance, chunk_rows=chunk
+        )
 
 
 @app.command("risk-list")

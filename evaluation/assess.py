@@ -85,16 +85,21 @@ def evaluate_models(
     config: TrainingConfig,
     out_dir: str | Path,
     period: Literal["test", "all"] = "test",
+    probabilities: dict[str, np.ndarray] | None = None,
 ) -> EvaluationOutput:
-    """Evaluate every loaded model on the labelled rows of `admissions`; write reports."""
+    """Evaluate every loaded model on the labelled rows of `admissions`; write reports.
+
+    `probabilities`: each target's probability per row when already scored (e.g. partitioned
+    on a cluster by `scale.partitioned`); scored here otherwise."""
     configured = {t.name: t for t in targets_from_config(config.targets)}
     skipped = {
         name: "configured, but no registered model was loaded for it"
         for name in configured
         if name not in models
     }
-    scorer = Scorer(models)
-    scores = scorer.score(admissions, reasons=False)
+    if probabilities is None:
+        scores = Scorer(models).score(admissions, reasons=False)
+        probabilities = {name: s.probability for name, s in scores.items()}
     evaluations: dict[str, TargetEvaluation] = {}
     explanations: dict[str, GlobalExplanation] = {}
     rows: dict[str, int] = {}
@@ -109,7 +114,7 @@ def evaluate_models(
             name,
             admissions.loc[keep],
             y[keep],
-            scores[name].probability[keep],
+            probabilities[name][keep],
             model.bundle.threshold,
             config,
             outcome=target.outcome,

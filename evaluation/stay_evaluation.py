@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.fairness import _counts, _interval
+from evaluation.fairness import _interval, bootstrap_counts
 from evaluation.gates import GateResult, GateStatus
 from evaluation.group_metrics import NO_CI, Interval
 from evaluation.groups import assign_groups, group_label, group_order
@@ -152,7 +152,7 @@ def summarise(
     survival = np.asarray(curves.survival, dtype=float)
     spell = per_spell(curves, stays, true_median)
     rng = np.random.default_rng(config.seed)
-    counts = _counts(len(stays.days), config.evaluation.n_bootstrap, rng)
+    counts = bootstrap_counts(len(stays.days), config.evaluation.n_bootstrap, rng)
     coverage, coverage_ci = _mean_ci(counts, spell.inside, spell.coverage_weight)
     brier, reference = integrated_brier(survival, stays)
     bins = config.evaluation.calibration_bins
@@ -191,7 +191,7 @@ def stay_groups(
             if len(rows) < min_size:
                 table[group] = StayGroupMetrics(n=len(rows), suppressed=True)
                 continue
-            counts = _counts(len(rows), config.evaluation.n_bootstrap, rng)
+            counts = bootstrap_counts(len(rows), config.evaluation.n_bootstrap, rng)
             table[group] = _group_row(spell, rows, counts)
         out[attribute] = table
     return out

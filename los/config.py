@@ -368,6 +368,11 @@ class Settings(BaseSettings):
     )
     los_audit_url: str | None = None
     los_history_source: str | None = None
+    los_dask_scheduler: str | None = Field(
+        default=None,
+        description="Dask scheduler address (tcp://host:8786): `los score` and `los evaluate` "
+        "run partitioned there when set (their --scheduler option overrides it)",
+    )
     los_poll_seconds: float = 30.0
     los_max_batch: int = 1000
     los_max_body_bytes: int = 2_000_000

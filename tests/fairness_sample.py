@@ -8,6 +8,7 @@ tests/unit/test_fairness_types.py rebuilds the same evaluation and compares.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from evaluation.gates import gate_evaluation
 from los.config import TrainingConfig
 
 FIXTURE = Path(__file__).parent / "fixtures" / "metrics_before_typed_results.json"
+# the same sample with scores rounded to 2 decimals (many tied scores), written by the dense
+# count-matrix bootstrap at a1e7955: `uv run python -m tests.fairness_sample PATH 2`
+TIED_FIXTURE = Path(__file__).parent / "fixtures" / "metrics_tied_scores_dense_bootstrap.json"
 
 
 def sample_config() -> TrainingConfig:
@@ -39,10 +43,10 @@ def sample_config() -> TrainingConfig:
     )  # fmt: skip
 
 
-def sample_document() -> dict[str, Any]:
+def sample_document(decimals: int | None = None) -> dict[str, Any]:
     """metrics.json for two targets on 3,000 seeded rows: a fair one, and one with a planted
     under-estimate for Black patients (findings, failed and not-conclusive gates), a group too
-    small to report (suppressed) and a group with no rows."""
+    small to report (suppressed) and a group with no rows. `decimals` rounds the scores (ties)."""
     rng = np.random.default_rng(20261130)
     n = 3_000
     admissions = pd.DataFrame(
@@ -58,6 +62,8 @@ def sample_document() -> dict[str, Any]:
         }
     )
     p = rng.beta(2, 6, n)
+    if decimals is not None:
+        p = np.clip(np.round(p, decimals), 0.005, 0.995)
     config = sample_config()
     fair = (rng.random(n) < p).astype(float)
     planted = admissions["ethnic_category"].isin(["M", "N"]).to_numpy()
@@ -72,6 +78,26 @@ def sample_document() -> dict[str, Any]:
     return document
 
 
+def differences(before: Any, after: Any, path: str = "") -> list[str]:
+    """Where two JSON documents differ: keys, types, text, or floats beyond a relative 1e-9."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        if set(before) != set(after):
+            return [f"{path}: keys {sorted(set(before) ^ set(after))}"]
+        return [d for k in before for d in differences(before[k], after[k], f"{path}/{k}")]
+    if isinstance(before, list) and isinstance(after, list):
+        if len(before) != len(after):
+            return [f"{path}: {len(before)} vs {len(after)} items"]
+        return [
+            d
+            for i, (b, a) in enumerate(zip(before, after, strict=True))
+            for d in differences(b, a, f"{path}/{i}")
+        ]
+    if isinstance(before, float) and isinstance(after, float | int) and not isinstance(after, bool):
+        return [] if math.isclose(before, after, rel_tol=1e-9, abs_tol=1e-12) else [path]
+    return [] if type(before) is type(after) and before == after else [f"{path}: {before!r}"]
+
+
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURE
-    out.write_text(json.dumps(sample_document()) + "\n")
+    places = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    out.write_text(json.dumps(sample_document(places)) + "\n")

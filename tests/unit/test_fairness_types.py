@@ -4,7 +4,6 @@ round trips of the group dataclasses, and gate names derived from the gates' fie
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import fields
 from typing import Any
 
@@ -20,6 +19,7 @@ from evaluation.group_metrics import Breakdown, GroupMetrics, groups_from_dict, 
 from evaluation.metrics import OverallMetrics
 from tests.factories import CONTRACT_GROUP_KEYS
 from tests.fairness_sample import FIXTURE, sample_config, sample_document
+from tests.fairness_sample import differences as _same
 
 ROW_KEYS = [
     "n", "n_positive", "prevalence", "mean_predicted", "observed_to_expected",
@@ -28,25 +28,6 @@ ROW_KEYS = [
     "fnr_ratio", "fnr_ratio_ci", "fnr_ratio_age_adjusted", "fnr_ratio_age_adjusted_ci",
     "calibration_ratio", "calibration_ratio_ci", "tpr_ratio", "auroc_gap", "auroc_gap_ci",
 ]  # fmt: skip
-
-
-def _same(before: Any, after: Any, path: str = "") -> list[str]:
-    """Where two JSON documents differ: keys, types, text, or floats beyond a relative 1e-9."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        if set(before) != set(after):
-            return [f"{path}: keys {sorted(set(before) ^ set(after))}"]
-        return [d for k in before for d in _same(before[k], after[k], f"{path}/{k}")]
-    if isinstance(before, list) and isinstance(after, list):
-        if len(before) != len(after):
-            return [f"{path}: {len(before)} vs {len(after)} items"]
-        return [
-            d
-            for i, (b, a) in enumerate(zip(before, after, strict=True))
-            for d in _same(b, a, f"{path}/{i}")
-        ]
-    if isinstance(before, float) and isinstance(after, float | int) and not isinstance(after, bool):
-        return [] if math.isclose(before, after, rel_tol=1e-9, abs_tol=1e-12) else [path]
-    return [] if type(before) is type(after) and before == after else [f"{path}: {before!r}"]
 
 
 @pytest.fixture(scope="module")
