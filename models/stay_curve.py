@@ -89,6 +89,12 @@ class StayCurves:
         """P(LOS >= days) per row."""
         return survival_at(self.survival, np.full(len(self), float(days)))
 
+    def mean_days(self) -> np.ndarray:
+        """The mean stay within the grid, E[min(LOS, HORIZON)] per row (trapezoids: the curve
+        is linear within a day)."""
+        s = self.survival
+        return np.asarray(s[:, :-1].sum(axis=1) - 0.5 * (s[:, 0] - s[:, -1]), dtype=float)
+
     def quantile(self, q: float) -> np.ndarray:
         """The q-quantile of each row's stay in days: the least t with S(t) <= 1 - q, linear
         within a day, geometric beyond HORIZON, capped at a year."""

@@ -244,5 +244,6 @@ def train_all(
             and run.target.days in AGREEMENT_DAYS
             and not run.target.exclude_deaths  # the curve counts deaths as stays
         }
-        stay = fit_stay(prepared, admissions, config, flags)
+        nctr = next((run.bundle for run in runs if run.target.kind == "nctr"), None)
+        stay = fit_stay(prepared, admissions, config, flags, nctr)
     return TrainingResult(prepared, runs, skipped, stay)

@@ -36,17 +36,20 @@ from evaluation.metrics import safe_auroc
 from evaluation.stay_evaluation import DistributionEvaluation, evaluate_distribution
 from features.build import FeatureSpec, derive_features
 from los.config import TrainingConfig
-from los.targets import Target, stay_distribution_target
+from los.schema import DIED_DESTINATION
+from los.targets import NCTR_DELAY_DAYS, Target, stay_distribution_target
 from models.bundle import ModelBundle
 from models.calibration import PlattCalibrator
 from models.stay_curve import HORIZON, StayCurves
-from models.stay_model import DAY_COLUMN, stay_curves, with_day
+from models.stay_model import DAY_COLUMN, NCTR_WAIT_KEY, NctrWait, nctr_days, stay_curves, with_day
 from training.fit import booster_params
 from training.prepare import PreparedData
 from training.split import assign_periods
 
 log = logging.getLogger(__name__)
 
+MIN_NCTR_WAITS = 20
+"""The NCTR wait model is fitted only on at least this many NCTR spells with a ready date."""
 ROWS_PER_SPELL = 4.0
 """The expansion's bound: patient-day rows kept per spell on average."""
 AGREEMENT_DAYS = (7, 21)
@@ -106,6 +109,7 @@ class StayRun:
     evaluation: DistributionEvaluation
     agreement: dict[str, dict[str, float | None]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
+    nctr_days: dict[str, float | None] = field(default_factory=dict)
 
 
 def _stays(admissions: pd.DataFrame, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +213,36 @@ def fit_hazard(
         },
         target_definition=target,
     )
+    tr = np.flatnonzero(prepared.mask("train"))
+    waits = nctr_waits(prepared.admissions.iloc[tr])
+    with_wait = tr[np.isfinite(waits)]
+    wait = fit_nctr_wait(stay_curves(bundle, prepared.x[with_wait]), waits[np.isfinite(waits)])
+    if wait is not None:
+        bundle.metadata[NCTR_WAIT_KEY] = wait.to_dict()
     return bundle, counts
+
+
+def nctr_waits(spells: pd.DataFrame) -> np.ndarray:
+    """Days from ready to discharge of NCTR spells with a ready date (NaN for the others: no
+    ready date, a delay under a day, a death, or still in hospital)."""
+    no_ready = pd.Series(pd.NaT, index=spells.index)
+    ready = pd.to_datetime(spells.get("discharge_ready_datetime", no_ready))
+    delay = ((pd.to_datetime(spells["discharge_datetime"]) - ready) / _DAY).to_numpy(float)
+    died = spells.get("discharge_destination", no_ready).astype("string").str.strip()
+    alive = ~died.eq(DIED_DESTINATION).fillna(False).to_numpy(bool)
+    return np.where((delay >= NCTR_DELAY_DAYS) & alive, delay, np.nan)
+
+
+def fit_nctr_wait(curves: StayCurves, waits: np.ndarray) -> NctrWait | None:
+    """Least squares of the wait on the curve's mean stay, over rows with a wait (None when
+    fewer than `MIN_NCTR_WAITS`)."""
+    known = np.isfinite(waits)
+    if known.sum() < MIN_NCTR_WAITS:
+        return None
+    mean = curves.mean_days()[known]
+    design = np.column_stack([np.ones(len(mean)), mean])
+    (intercept, slope), *_ = np.linalg.lstsq(design, waits[known], rcond=None)
+    return NctrWait(float(intercept), float(slope), int(known.sum()))
 
 
 def agreement(
@@ -266,11 +299,13 @@ def fit_stay(
     admissions: pd.DataFrame,
     config: TrainingConfig,
     flags: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    nctr: ModelBundle | None = None,
 ) -> StayRun:
     """Fit the stay model and evaluate it on the test period (ended spells, as the flag models
     are), with the oracle when `config.targets.stay_oracle` says the extract is generated.
     `flags` maps a long-stay threshold to its flag model's (test rows within the prepared
-    spells, labels, probabilities) for the agreement figures."""
+    spells, labels, probabilities) for the agreement figures; `nctr` (the NCTR flag model)
+    gives the expected NCTR days, compared with the truth's when the oracle is known."""
     bundle, counts = fit_hazard(prepared, admissions, config)
     te = np.flatnonzero(prepared.mask("test"))
     test = prepared.admissions.iloc[te]
@@ -290,5 +325,16 @@ def fit_stay(
     for name, figures in agree.items():
         log.info("stay curve vs %s: %s", name, figures)
     counts["test"] = len(te)
+    nctr_figures: dict[str, float | None] = {}
+    if nctr is not None:
+        days = nctr_days(bundle, curves, nctr.probability(prepared.x[te], test))
+        finite = np.isfinite(days)
+        nctr_figures["mean_expected_days"] = float(days[finite].mean()) if finite.any() else None
+        if truth is not None and finite.any():
+            true_days = np.asarray(truth.nctr_expected_days, dtype=float)
+            nctr_figures["mean_true_days"] = float(true_days.mean())
+            nctr_figures["mean_abs_error_days"] = float(np.abs(days - true_days)[finite].mean())
+        log.info("expected NCTR days on the test period: %s", nctr_figures)
+    bundle.metadata["nctr_days_test"] = nctr_figures
     bundle.metadata["agreement"] = agree
-    return StayRun(bundle.label_target, bundle, te, curves, evaluation, agree, counts)
+    return StayRun(bundle.label_target, bundle, te, curves, evaluation, agree, counts, nctr_figures)

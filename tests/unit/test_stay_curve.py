@@ -100,3 +100,8 @@ def test_curves_are_monotone_and_quantiles_ordered(h: np.ndarray, stayed: float)
     cond = curves.conditional(np.full(3, stayed))
     assert (np.diff(cond.survival, axis=1) <= 1e-12).all()
     assert (cond.survival[:, 0] == 1).all()
+
+
+def test_mean_days_is_the_area_under_the_curve() -> None:
+    assert StayCurves(_linear_curve(20.0)).mean_days()[0] == pytest.approx(10.0)
+    assert StayCurves(_linear_curve(1e9)).mean_days()[0] == pytest.approx(60.0, rel=1e-6)
