@@ -23,8 +23,8 @@ def result_rows(
     stay: Mapping[str, list[object]] | None = None,
 ) -> list[dict[str, Any]]:
     """One body per spell, in order; `unavailable` names the targets without a champion
-    (target -> one line), in every row; `stay` (`Scorer.stay_scores`), when a stay model is
-    served, adds its CONTRACT §7 fields to each body."""
+    (target -> one line), in every row; `stay` (`Scorer.stay_scores`) gives the CONTRACT §7
+    fields of each body (null without a stay model)."""
     missing = dict(unavailable or {})
     per_target = []
     for target, s in scores.items():
@@ -35,7 +35,7 @@ def result_rows(
         why = s.reasons or [[] for _ in spell_ids]
         per_target.append((target, model, probability, flagged, band, float(s.threshold), why))
     out: list[dict[str, Any]] = []
-    extra = stay_rows(stay, len(spell_ids)) if stay else None
+    extra = stay_rows(stay or {}, len(spell_ids))
     for i, spell_id in enumerate(spell_ids):
         out.append(
             {
@@ -54,6 +54,5 @@ def result_rows(
                 "unavailable": missing,
             }
         )
-        if extra is not None:
-            out[-1].update(extra[i])
+        out[-1].update(extra[i])
     return out
