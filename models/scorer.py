@@ -20,7 +20,7 @@ from models.bundle import ModelBundle
 from models.inputs import ExtraInput, blank_extra_inputs, check_extra_inputs, extra_inputs
 from models.reasons import Reason, build_reasons, reasons_text
 from models.registry import LoadedModel, ModelIdentity
-from models.stay_scores import data_as_of, is_stay_model, stay_columns
+from models.stay_scores import data_as_of, is_stay_model, stay_columns, stay_reasons
 
 log = logging.getLogger(__name__)
 
@@ -149,16 +149,21 @@ class Scorer:
         scores: dict[str, TargetScores],
         history: pd.DataFrame | None = None,
         as_of: pd.Timestamp | None = None,
+        reasons: bool = False,
     ) -> dict[str, list[object]]:
         """The §7 columns (`models.stay_scores`) of rows already scored (`scores`, for the NCTR
-        probability); empty without a stay model."""
+        probability), and `los_reasons` when `reasons`; empty without a stay model."""
         if self.stay is None:
             return {}
         bundle = self.stay.bundle
-        x = bundle.encoder.transform(derive_columns(admissions, bundle.spec, history))
+        features = derive_columns(admissions, bundle.spec, history)
+        x = bundle.encoder.transform(features)
         nctr = scores.get("nctr")
         p_nctr = None if nctr is None else nctr.probability
-        return stay_columns(bundle, admissions, x, p_nctr, as_of)
+        out = stay_columns(bundle, admissions, x, p_nctr, as_of)
+        if reasons:
+            out["los_reasons"] = list(stay_reasons(bundle, features, x))
+        return out
 
     def score_table(
         self,
@@ -198,7 +203,8 @@ class Scorer:
                 part[f"{target}_risk_band"] = s.band
                 part[f"{target}_reasons"] = [reasons_text(r) for r in (s.reasons or [])]
                 part[f"{target}_model_version"] = f"{s.identity.name}/{s.identity.version}"
-            for column, values in self.stay_scores(chunk, scores, as_of=as_of).items():
+            stay = self.stay_scores(chunk, scores, as_of=as_of, reasons=reasons_for == "all")
+            for column, values in stay.items():
                 part[column] = pd.Series(values, index=part.index)
             part["missing_inputs"] = missing_inputs(chunk, fields)  # blank/absent model inputs
             parts.append(part)

@@ -8,6 +8,12 @@ days: its quantiles are those days plus the quantiles of the stay still to come
 service scores admissions as they arrive) or for an ended spell, the curve from admission is
 used. `as_of` for `los score` is `data_as_of`: the latest admission time not after now (UTC),
 the same moment for every row of an extract.
+
+`los_reasons` (`los score` with reasons for every row): the flag models' SHAP reasons
+(`models.reasons`) applied to the hazard's calibrated log-odds on day 0, negated
+(`models.stay_model.stay_contributions`), so "raises risk" reads "raises the risk of a longer
+stay". Day 0 is the hazard every spell has; the reasons explain the start of the curve, which
+moves the whole curve since the trees share their splits across days.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ import pandas as pd
 from features.build import Columns
 from los.targets import STAY_DISTRIBUTION
 from models.bundle import ModelBundle
+from models.reasons import build_reasons, reasons_text
 from models.registry import LoadedModel
-from models.stay_model import nctr_days, stay_curves
+from models.stay_model import nctr_days, stay_contributions, stay_curves
 
 STAY_COLUMNS = (
     "los_p10_days",
@@ -81,6 +88,15 @@ def stay_columns(
         "expected_discharge_date": [None if pd.isna(d) else d.isoformat() for d in discharge],
         "nctr_expected_days": [None if not np.isfinite(v) else round(float(v), 2) for v in nctr],
     }
+
+
+def stay_reasons(
+    bundle: ModelBundle, features: Columns, x: np.ndarray, top_k: int = 3
+) -> list[str]:
+    """The reasons text per row for a longer stay (see the module doc)."""
+    contrib = stay_contributions(bundle, x)
+    names, source = bundle.feature_names, bundle.spec.source_of
+    return [reasons_text(r) for r in build_reasons(contrib, features, names, source, top_k=top_k)]
 
 
 def stay_rows(columns: Mapping[str, list[object]], n: int) -> list[dict[str, object]]:

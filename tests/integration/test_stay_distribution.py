@@ -97,6 +97,8 @@ def test_los_score_and_v1_score_carry_the_stay_columns(
     p10, median, p90 = (scored[c].to_numpy() for c in COLUMNS[:3])
     assert (p10 <= median).all() and (median <= p90).all() and (p10 >= 0).all()
     assert (scored["nctr_expected_days"] >= 0).all()
+    # reasons for a longer stay: the day-0 hazard's SHAP, in the flags' wording
+    assert scored["los_reasons"].fillna("").str.contains("risk").mean() > 0.9
     # current inpatients: quantiles conditional on the days already stayed, at the data's end
     admitted = pd.to_datetime(sample["admission_datetime"])
     now = admitted[admitted <= pd.Timestamp.now()].max()
