@@ -40,6 +40,7 @@ from los.schema import DIED_DESTINATION
 from los.targets import NCTR_DELAY_DAYS, Target, stay_distribution_target
 from models.bundle import ModelBundle
 from models.calibration import PlattCalibrator
+from models.registry import ModelIdentity
 from models.stay_curve import HORIZON, StayCurves
 from models.stay_model import DAY_COLUMN, NCTR_WAIT_KEY, NctrWait, nctr_days, stay_curves, with_day
 from training.fit import booster_params
@@ -110,6 +111,7 @@ class StayRun:
     agreement: dict[str, dict[str, float | None]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     nctr_days: dict[str, float | None] = field(default_factory=dict)
+    identity: ModelIdentity | None = None  # once registered (`training.stay_register`)
 
 
 def _stays(admissions: pd.DataFrame, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:

@@ -47,7 +47,13 @@ def _roundtrip(run: StayRun, identity: registry.ModelIdentity, rows: pd.DataFram
 
 def register_stay(run: StayRun, run_id: str, example: pd.DataFrame) -> registry.ModelIdentity:
     """Register, check, complete and (when every gate passed) promote the stay model; its
-    evaluation is logged to the run as `stay_distribution.json`."""
+    evaluation is logged to the run as `stay_distribution.json`; the identity (alias
+    `champion`, `challenger`, or None when rejected) is also kept in `run.identity`."""
+    run.identity = _register(run, run_id, example)
+    return run.identity
+
+
+def _register(run: StayRun, run_id: str, example: pd.DataFrame) -> registry.ModelIdentity:
     import mlflow
 
     target, bundle = run.target, run.bundle
