@@ -259,7 +259,9 @@ def train_and_register(
         check_roundtrip(result, identities, example)
         if result.stay is not None:  # its own stages: register, check, complete, promote
             progress("registering the length-of-stay distribution")
-            register_stay(result.stay, run_id, example)
+            stay = register_stay(result.stay, run_id, example)
+            alias = stay.alias or "none (rejected)"
+            progress(f"{stay.name} version {stay.version}: {alias}")
 
         progress("writing reports")
         out_dir = report_dir or Path(tempfile.mkdtemp(prefix="los-report-"))
