@@ -25,6 +25,7 @@ from los.targets import Target, label, targets_from_config
 from models.explain import GlobalExplanation, global_explanation, sample_rows
 from models.registry import LoadedModel
 from models.scorer import Scorer
+from models.stay_scores import is_stay_model
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def evaluate_models(
 
     `probabilities`: each target's probability per row when already scored (e.g. partitioned
     on a cluster by `scale.partitioned`); scored here otherwise."""
+    # flags only: the stay distribution is evaluated by `training.stay_fit` when trained
+    models = {n: m for n, m in models.items() if not is_stay_model(m)}
     configured = {t.name: t for t in targets_from_config(config.targets)}
     skipped = {
         name: "configured, but no registered model was loaded for it"

@@ -42,6 +42,14 @@ class TargetsConfig(_Strict):
     nctr_proxy_destinations: list[str] = Field(
         default_factory=lambda: [*CARE_HOME_CODES, *OTHER_HOSPITAL_CODES]
     )
+    stay_distribution: bool = Field(
+        True, description="train the length-of-stay distribution model (CONTRACT §7)"
+    )
+    stay_oracle: bool = Field(
+        False,
+        description="the extract comes from `los generate`: also score the generator's true "
+        "stay curves (the oracle) in the stay distribution's evaluation",
+    )
     min_cases_per_period: int = Field(
         20,
         ge=1,

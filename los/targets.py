@@ -33,6 +33,11 @@ REGISTERED_PREFIX = "los-"
 NCTR_DELAY_DAYS = 1.0
 """A spell is NCTR when discharge is at least this long after the ready date (CONTRACT §2)."""
 _DESTINATIONS = (*CARE_HOME_CODES, *OTHER_HOSPITAL_CODES)
+STAY_DISTRIBUTION: Literal["stay_distribution"] = "stay_distribution"
+"""The kind and name of the length-of-stay distribution model (CONTRACT §7): no flag, no label
+column; its patient-day events come from the stays themselves (`training.stay_fit`)."""
+STAY_HORIZON_DAYS = 60
+"""The stay distribution's daily grid, 0..60 days (`models.stay_curve.HORIZON`)."""
 
 
 def registered_name_of(target: str) -> str:
@@ -56,7 +61,7 @@ class Target:
     """
 
     name: str
-    kind: Literal["long_stay", "nctr"]
+    kind: Literal["long_stay", "nctr", "stay_distribution"]
     days: int | None = None
     exclude_deaths: bool = False
     proxy: Literal["pathway", "destination"] = "pathway"
@@ -68,7 +73,9 @@ class Target:
             raise ValueError(f"target {self.name}: a long stay target needs days >= 1")
         if self.kind == "nctr" and self.days is not None:
             raise ValueError(f"target {self.name}: an NCTR target has no days")
-        if self.kind not in ("long_stay", "nctr"):
+        if self.kind == STAY_DISTRIBUTION and self.days is not None:
+            raise ValueError(f"target {self.name}: a stay distribution has no days")
+        if self.kind not in ("long_stay", "nctr", STAY_DISTRIBUTION):
             raise ValueError(f"target {self.name}: unknown kind {self.kind!r}")
 
     @property
@@ -76,6 +83,8 @@ class Target:
         """What the label counts, as plain JSON values: only the rules that change the label."""
         if self.kind == "long_stay":
             return {"kind": "long_stay", "days": self.days, "exclude_deaths": self.exclude_deaths}
+        if self.kind == STAY_DISTRIBUTION:
+            return {"kind": STAY_DISTRIBUTION, "horizon_days": STAY_HORIZON_DAYS, "deaths": "end"}
         out: dict[str, Any] = {
             "kind": "nctr",
             "delay_days": NCTR_DELAY_DAYS,
@@ -102,6 +111,10 @@ class Target:
     def from_definition(cls, name: str, definition: dict[str, Any]) -> Target:
         """The target a saved `definition` describes (`ValueError` when it cannot be read)."""
         kind = definition.get("kind")
+        if kind == STAY_DISTRIBUTION:
+            if int(definition.get("horizon_days", STAY_HORIZON_DAYS)) != STAY_HORIZON_DAYS:
+                raise ValueError(f"target {name}: stay horizon other than {STAY_HORIZON_DAYS} days")
+            return cls(name, STAY_DISTRIBUTION)
         if kind == "long_stay":
             days, deaths = int(definition["days"]), bool(definition["exclude_deaths"])
             return cls(name, "long_stay", days, deaths)
@@ -126,6 +139,8 @@ class Target:
         stay, NCTR proxy discharge pathway 2-3)."""
         if name == "nctr":
             return cls(name, "nctr")
+        if name == STAY_DISTRIBUTION:
+            return stay_distribution_target()
         days = re.fullmatch(r"long_stay_(\d+)", name)
         if days is None and name == "long_stay" and description:
             days = re.search(r"(\d+) days", description)
@@ -141,11 +156,15 @@ class Target:
     @property
     def title(self) -> str:
         """Short name for console lines: `NCTR`, `Long stay (7+ days)`."""
+        if self.kind == STAY_DISTRIBUTION:
+            return "Length of stay distribution"
         return "NCTR" if self.kind == "nctr" else f"Long stay ({self.days}+ days)"
 
     @property
     def outcome(self) -> str:
         """What the target counts, for sentences: `NCTR`, `7+ day stay`."""
+        if self.kind == STAY_DISTRIBUTION:
+            return "length of stay"
         return "NCTR" if self.kind == "nctr" else f"{self.days}+ day stay"
 
     @property
@@ -155,6 +174,8 @@ class Target:
         if self.kind == "long_stay":
             deaths = "excluded" if self.exclude_deaths else "kept"
             return f"{self.days}+ day stays (deaths {deaths})"
+        if self.kind == STAY_DISTRIBUTION:
+            return f"length of stay, days 0-{STAY_HORIZON_DAYS} (a death ends the stay)"
         if self.proxy == "pathway":
             codes = ", ".join(str(p) for p in sorted(self.proxy_pathways))
             return f"NCTR (proxy: discharge pathway {codes})"
@@ -165,8 +186,18 @@ class Target:
         """Plain-language description for reports and lists."""
         if self.kind == "nctr":
             return "at least one day with no criteria to reside (medically ready, still in bed)"
+        if self.kind == STAY_DISTRIBUTION:
+            return (
+                f"the whole length-of-stay distribution, P(stay >= d days) for d = 0-"
+                f"{STAY_HORIZON_DAYS} (a death ends the stay)"
+            )
         deaths = " (deaths excluded)" if self.exclude_deaths else ""
         return f"length of stay of {self.days} days or more{deaths}"
+
+
+def stay_distribution_target() -> Target:
+    """The length-of-stay distribution model's target (registered `los-stay-distribution`)."""
+    return Target(STAY_DISTRIBUTION, STAY_DISTRIBUTION)
 
 
 def definition_conflict(champion: Target, challenger: Target) -> str | None:
@@ -221,6 +252,8 @@ def label(frame: pd.DataFrame, target: Target) -> pd.Series:
     stay when the target says so). Where the ready date is missing, NCTR falls back to the
     target's proxy (discharge pathway or destination list).
     """
+    if target.kind == STAY_DISTRIBUTION:
+        raise ValueError(f"{target.name} has no 0/1 label: its events are the stays themselves")
     ended = frame["discharge_datetime"].notna()
     died = _died(frame)
     if target.kind == "long_stay":

@@ -20,6 +20,7 @@ from models.bundle import ModelBundle
 from models.inputs import ExtraInput, blank_extra_inputs, check_extra_inputs, extra_inputs
 from models.reasons import Reason, build_reasons, reasons_text
 from models.registry import LoadedModel, ModelIdentity
+from models.stay_scores import data_as_of, is_stay_model, stay_columns, stay_reasons
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,15 @@ class Scorer:
         if not models:
             raise ValueError("Scorer needs at least one model")
         self.models = models
+        # the stay distribution (CONTRACT §7) gives columns of its own (`stay_scores`), no flag
+        self.stay = next((m for m in models.values() if is_stay_model(m)), None)
         # fields the models read beyond the contract's columns (`models.inputs`)
         self.extra_inputs: tuple[ExtraInput, ...] = extra_inputs(models)
 
     @property
     def targets(self) -> list[str]:
-        """Target names in a stable order."""
-        return list(self.models)
+        """Flag target names in a stable order (not the stay distribution)."""
+        return [t for t, m in self.models.items() if m is not self.stay]
 
     def score(
         self,
@@ -104,6 +107,8 @@ class Scorer:
         encoded: list[tuple[FeatureEncoder, np.ndarray]] = []
         out: dict[str, TargetScores] = {}
         for target, model in self.models.items():
+            if model is self.stay:
+                continue
             bundle = model.bundle
             key = bundle.spec.columns
             if key not in derived:
@@ -139,6 +144,28 @@ class Scorer:
             )
         return out
 
+    def stay_scores(
+        self,
+        admissions: Columns,
+        scores: dict[str, TargetScores],
+        history: pd.DataFrame | None = None,
+        as_of: pd.Timestamp | None = None,
+        reasons: bool = False,
+    ) -> dict[str, list[object]]:
+        """The §7 columns (`models.stay_scores`) of rows already scored (`scores`, for the NCTR
+        probability), and `los_reasons` when `reasons`; empty without a stay model."""
+        if self.stay is None:
+            return {}
+        bundle = self.stay.bundle
+        features = derive_columns(admissions, bundle.spec, history)
+        x = bundle.encoder.transform(features)
+        nctr = scores.get("nctr")
+        p_nctr = None if nctr is None else nctr.probability
+        out = stay_columns(bundle, admissions, x, p_nctr, as_of)
+        if reasons:
+            out["los_reasons"] = list(stay_reasons(bundle, features, x))
+        return out
+
     def score_table(
         self,
         admissions: pd.DataFrame,
@@ -165,6 +192,7 @@ class Scorer:
             m.bundle.spec.source_of(c) for m in self.models.values() for c in m.bundle.spec.columns
         )
         parts = []
+        as_of = data_as_of(admissions)  # current inpatients: conditional on days stayed
         chunk_rows = max(chunk_rows, 1)
         for start in range(0, max(len(admissions), 1), chunk_rows):  # an empty input: one pass
             chunk = admissions.iloc[start : start + chunk_rows]
@@ -176,6 +204,9 @@ class Scorer:
                 part[f"{target}_risk_band"] = s.band
                 part[f"{target}_reasons"] = [reasons_text(r) for r in (s.reasons or [])]
                 part[f"{target}_model_version"] = f"{s.identity.name}/{s.identity.version}"
+            stay = self.stay_scores(chunk, scores, as_of=as_of, reasons=reasons_for == "all")
+            for column, values in stay.items():
+                part[column] = pd.Series(values, index=part.index)
             part["missing_inputs"] = missing_inputs(chunk, fields)  # blank/absent model inputs
             parts.append(part)
             progress(start + len(chunk))

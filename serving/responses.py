@@ -7,20 +7,24 @@ checks the bytes against `ScoreOut`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from models.scorer import TargetScores
+from models.stay_scores import stay_rows
 
 
 def result_rows(
     spell_ids: list[str],
     scores: dict[str, TargetScores],
     unavailable: dict[str, str] | None = None,
+    stay: Mapping[str, list[object]] | None = None,
 ) -> list[dict[str, Any]]:
     """One body per spell, in order; `unavailable` names the targets without a champion
-    (target -> one line), in every row."""
+    (target -> one line), in every row; `stay` (`Scorer.stay_scores`) gives the CONTRACT §7
+    fields of each body (null without a stay model)."""
     missing = dict(unavailable or {})
     per_target = []
     for target, s in scores.items():
@@ -30,7 +34,8 @@ def result_rows(
         band = s.band.tolist()
         why = s.reasons or [[] for _ in spell_ids]
         per_target.append((target, model, probability, flagged, band, float(s.threshold), why))
-    out = []
+    out: list[dict[str, Any]] = []
+    extra = stay_rows(stay or {}, len(spell_ids))
     for i, spell_id in enumerate(spell_ids):
         out.append(
             {
@@ -49,4 +54,5 @@ def result_rows(
                 "unavailable": missing,
             }
         )
+        out[-1].update(extra[i])
     return out

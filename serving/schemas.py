@@ -292,6 +292,16 @@ class ScoreOut(BaseModel):
         description="targets without a champion, not scored, and why, e.g. "
         '{"nctr": "NCTR model awaiting review: no champion (...)"}',
     )
+    # CONTRACT §7: present when a stay distribution model is served (`models.stay_scores`)
+    los_p10_days: float | None = Field(None, description="10th centile of the stay, days")
+    los_median_days: float | None = Field(None, description="median stay from admission, days")
+    los_p90_days: float | None = Field(None, description="90th centile of the stay, days")
+    expected_discharge_date: dt.date | None = Field(
+        None, description="admission date plus the median stay"
+    )
+    nctr_expected_days: float | None = Field(
+        None, description="expected days with no criteria to reside (blank: no NCTR model)"
+    )
 
 
 class RiskListRequest(BaseModel):

@@ -168,9 +168,10 @@ class ScoringWorker:
         extras = models.scorer.extra_inputs
         columns = with_request_history(rows_to_columns(rows, extras), rows, self._history())
         scores = models.scorer.score(columns, reasons=True, top_k=3, reasons_for=reasons_for)
+        stay = models.scorer.stay_scores(columns, scores)  # CONTRACT §7 (empty: no model)
         spell_ids = [str(r["spell_id"]) for r in rows]
         if self._metrics is not None:
             self._metrics.batch_rows.observe(len(rows))
             self._metrics.observe_segments(columns, scores, models.scorer)
         self._on_scored(spell_ids, scores)
-        return result_rows(spell_ids, scores, models.status.lines)
+        return result_rows(spell_ids, scores, models.status.lines, stay)

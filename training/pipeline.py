@@ -29,6 +29,7 @@ from training.calibrate import choose_threshold, fit_calibrator, high_band_cut
 from training.mitigation import check_targets, fit_group_recalibration
 from training.prepare import PreparedData, prepare
 from training.split import class_counts
+from training.stay_fit import AGREEMENT_DAYS, StayRun, fit_stay
 from training.tune import SearchResult, tune_booster
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class TrainingResult:
     prepared: PreparedData
     targets: list[TargetRun]
     skipped: list[SkippedTarget] = field(default_factory=list)
+    stay: StayRun | None = None  # the length-of-stay distribution model, when trained
 
 
 def why_untrainable(prepared: PreparedData, target: Target, config: TrainingConfig) -> str | None:
@@ -231,4 +233,16 @@ def train_all(
         raise DataQualityError(
             "no target can be trained on this extract: " + "; ".join(s.message for s in skipped)
         )
-    return TrainingResult(prepared, runs, skipped)
+    stay = None
+    if config.targets.stay_distribution:
+        progress("fitting the length-of-stay distribution")
+        flags = {
+            run.target.days: (run.test_index, run.y_test, run.p_test)
+            for run in runs
+            if run.target.kind == "long_stay"
+            and run.target.days in AGREEMENT_DAYS
+            and not run.target.exclude_deaths  # the curve counts deaths as stays
+        }
+        nctr = next((run.bundle for run in runs if run.target.kind == "nctr"), None)
+        stay = fit_stay(prepared, admissions, config, flags, nctr)
+    return TrainingResult(prepared, runs, skipped, stay)

@@ -50,6 +50,7 @@ from models.explain import global_explanation
 from training.pipeline import Progress, SkippedTarget, TargetRun, TrainingResult, train_all
 from training.promotion import Review, review
 from training.run_record import log_settings, log_target_metrics, log_training
+from training.stay_register import register_stay
 from training.versions import (
     ROUNDTRIP_GATE,
     ROUNDTRIP_ROWS,
@@ -160,7 +161,8 @@ def write_report_files(
         )
         for tr in result.targets
     }
-    return write_reports(evaluations, context, out_dir, explanations)
+    distribution = result.stay.evaluation if result.stay is not None else None
+    return write_reports(evaluations, context, out_dir, explanations, distribution=distribution)
 
 
 def log_reports(paths: list[Path]) -> None:
@@ -261,6 +263,11 @@ def train_and_register(
 
         progress("loading the registered versions back to check them")
         check_roundtrip(result, identities, example)
+        if result.stay is not None:  # its own stages: register, check, complete, promote
+            progress("registering the length-of-stay distribution")
+            stay = register_stay(result.stay, run_id, example)
+            alias = stay.alias or "none (rejected)"
+            progress(f"{stay.name} version {stay.version}: {alias}")
 
         progress("writing reports")
         out_dir = report_dir or Path(tempfile.mkdtemp(prefix="los-report-"))

@@ -19,8 +19,10 @@ import lightgbm
 import numpy as np
 
 from los.errors import ModelLoadError, RegistryUnavailableError
+from los.targets import STAY_DISTRIBUTION
 from models.bundle import BOOSTER_FILE, BUNDLE_FILE, ModelBundle
 from models.registry.client import require_registry, sqlite_path
+from models.stay_model import DAY_COLUMN
 
 _PROBE = """
 import ctypes, sys
@@ -104,10 +106,13 @@ def check_bundle(bundle: ModelBundle, where: str = "the model") -> None:
     """Structural checks a loaded bundle must pass before it scores anything.
 
     The booster must take exactly the encoder's columns, in order (a `bundle.json` whose feature
-    list does not belong to its `booster.txt` fails here, not on a patient's request).
+    list does not belong to its `booster.txt` fails here, not on a patient's request); the stay
+    distribution's booster takes them and then the day in hospital (`models.stay_model`).
     """
     booster_features = list(bundle.booster.feature_name())
     expected = bundle.feature_names
+    if bundle.label_target.kind == STAY_DISTRIBUTION:  # its hazard also reads the day
+        expected = [*expected, DAY_COLUMN]
     if booster_features != expected:
         extra = sorted(set(expected) - set(booster_features))
         missing = sorted(set(booster_features) - set(expected))

@@ -70,6 +70,15 @@ def champions(trained_registry: TrainedRegistry) -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
+def served(trained_registry: TrainedRegistry, champions: dict) -> dict[str, tuple[str, str]]:
+    """`champions` and the stay distribution's champion (CONTRACT §7; it scores no flag, so it
+    is not among the flag targets of a score body or the audit)."""
+    stay = trained_registry.summary.result.stay  # type: ignore[attr-defined]
+    assert stay is not None and stay.identity is not None and stay.identity.alias == "champion"
+    return {**champions, stay.target.name: (stay.identity.name, stay.identity.version)}
+
+
+@pytest.fixture(scope="module")
 def rows(trained_registry: TrainedRegistry) -> list[dict]:
     """Request rows with history given explicitly (no lookup needed)."""
     sample = trained_registry.admissions.sample(60, random_state=3).reset_index(drop=True)
@@ -77,12 +86,12 @@ def rows(trained_registry: TrainedRegistry) -> list[dict]:
     return json_rows(pd.concat([sample, history], axis=1))
 
 
-def test_open_endpoints_need_no_key(service: Running, champions: dict) -> None:
+def test_open_endpoints_need_no_key(service: Running, served: dict) -> None:
     with service.server.client(key="") as c:
         assert c.get("/health").json() == {"status": "ok"}
         ready = c.get("/ready")
         assert ready.status_code == 200
-        assert ready.json()["models"] == dict(champions.values())
+        assert ready.json()["models"] == dict(served.values())
         assert "swagger" in c.get("/docs").text.lower()
         paths = c.get("/openapi.json").json()["paths"]
         assert {"/v1/score", "/v1/score/batch", "/v1/risk-list", "/v1/models"} <= set(paths)
@@ -193,13 +202,18 @@ def test_size_limits_are_413(service: Running, rows: list[dict]) -> None:
     assert ok.status_code == 200 and len(ok.json()) == MAX_BATCH
 
 
-def test_models_endpoint_describes_each_model(service: Running, champions: dict) -> None:
+def test_models_endpoint_describes_each_model(
+    service: Running, champions: dict, served: dict
+) -> None:
     with service.server.client() as c:
         body = c.get("/v1/models").json()
     by_target = {m["target"]: m for m in body["models"]}
-    assert set(by_target) == set(champions)
+    assert set(by_target) == set(served)
     for target, m in by_target.items():
-        assert (m["name"], m["version"], m["alias"]) == (*champions[target], "champion")
+        assert (m["name"], m["version"], m["alias"]) == (*served[target], "champion")
+        if target not in champions:  # the stay distribution: no flag, its own metrics
+            assert m["test_metrics"]["coverage"] > 0
+            continue
         assert {"test_start", "data_end"} <= set(m["data_window"])
         assert 0 < m["threshold"] < 1
         assert 0.5 < m["training_metrics"]["auroc"] <= 1

@@ -17,11 +17,12 @@ from training.register import train_and_register
 def test_trained_registry_has_loadable_champions(trained_registry: TrainedRegistry) -> None:
     registry.connect(trained_registry.settings.tracking_uri)
     models = registry.load_models("champion")
-    assert set(models) == {"long_stay", "long_stay_21", "nctr"}
+    assert set(models) == {"long_stay", "long_stay_21", "nctr", "stay_distribution"}
     assert {m.identity.name for m in models.values()} == {
         "los-long-stay",
         "los-long-stay-21",
         "los-nctr",
+        "los-stay-distribution",  # the length-of-stay distribution (CONTRACT §7)
     }
     for outcome in trained_registry.summary.outcomes:  # type: ignore[attr-defined]
         assert outcome.promoted, [g for g in outcome.gates if not g.passed]

@@ -1,0 +1,342 @@
+"""Fit the length-of-stay distribution model (issue 13 item 1; CONTRACT §7; METHODS "Stay
+distribution per patient").
+
+Patient-day rows: a spell that stayed L days gives rows k = 0..min(floor(L), HORIZON - 1), event
+1 on day floor(L) (discharged before day k + 1), 0 before. A death ends the stay like any
+discharge (the stay distribution is of LOS, as `long_stay` counts it with deaths kept; death as
+a competing event matters for NCTR days, `models.stay_curve.nctr_expected_days`). A spell still
+in hospital at the data's end contributes its complete days, all 0 (censored); a stay past
+HORIZON contributes days 0..HORIZON - 1, all 0 (beyond the grid the curve carries the last day's
+hazard).
+
+Bounded expansion: every event row is kept; non-event rows are sampled at a rate that keeps at
+most `ROWS_PER_SPELL` rows per spell on average, each kept row weighted 1 / rate (an unbiased
+log-likelihood). At the generator's mean stay (~6 days, ~7 rows a spell) this keeps about
+half the rows.
+
+Split and calibration: the flag models' temporal periods. The booster learns on the training
+period with early stopping on the validation period's (weighted) patient-days; a Platt
+calibrator of the hazard's log-odds is fitted on every patient-day of the calibration period,
+which makes the summed hazards match the observed discharges day by day there, so the curve's
+calibration at 3/7/14/21 days follows from the hazards' calibration.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from evaluation.gates import GateResult
+from evaluation.metrics import safe_auroc
+from evaluation.stay_evaluation import DistributionEvaluation, evaluate_distribution
+from features.build import FeatureSpec, derive_features
+from los.config import TrainingConfig
+from los.schema import DIED_DESTINATION
+from los.targets import NCTR_DELAY_DAYS, Target, stay_distribution_target
+from models.bundle import ModelBundle
+from models.calibration import PlattCalibrator
+from models.registry import ModelIdentity
+from models.stay_curve import HORIZON, StayCurves
+from models.stay_model import DAY_COLUMN, NCTR_WAIT_KEY, NctrWait, nctr_days, stay_curves, with_day
+from training.fit import booster_params
+from training.prepare import PreparedData
+from training.split import assign_periods
+
+log = logging.getLogger(__name__)
+
+MIN_NCTR_WAITS = 20
+"""The NCTR wait model is fitted only on at least this many NCTR spells with a ready date."""
+ROWS_PER_SPELL = 4.0
+"""The expansion's bound: patient-day rows kept per spell on average."""
+AGREEMENT_DAYS = (7, 21)
+"""P(LOS >= d) from the curve is compared with the `long_stay` models at these days."""
+_DAY = pd.Timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class PatientDays:
+    """Patient-day rows: the spell (row of the spells' matrix), day, event and weight."""
+
+    spell: np.ndarray
+    day: np.ndarray
+    event: np.ndarray
+    weight: np.ndarray
+
+
+def expand(stayed: np.ndarray, ended: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every patient-day row of spells that stayed `stayed` days (whole stay if `ended`, else
+    so far): (spell, day, event)."""
+    stayed = np.clip(np.asarray(stayed, dtype=float), 0.0, None)
+    whole = np.floor(stayed).astype(int)
+    # ended: days 0..floor(L) (the last holds the discharge); censored: complete days only
+    count = np.where(ended, whole + 1, whole)
+    count = np.minimum(count, HORIZON)
+    spell = np.repeat(np.arange(len(stayed)), count)
+    start = np.repeat(np.cumsum(count) - count, count)
+    day = np.arange(len(spell)) - start
+    event = (ended[spell] & (day == whole[spell])).astype(float)
+    return spell, day, event
+
+
+def sample_days(
+    stayed: np.ndarray, ended: np.ndarray, rng: np.random.Generator, per_spell: float
+) -> PatientDays:
+    """The patient-day rows with non-event rows sampled to about `per_spell` rows per spell,
+    weighted by the inverse of their sampling rate."""
+    spell, day, event = expand(stayed, ended)
+    events = event == 1
+    budget = per_spell * len(stayed) - events.sum()
+    others = int((~events).sum())
+    rate = 1.0 if others == 0 else float(np.clip(budget / others, 0.05, 1.0))
+    keep = events | (rng.random(len(spell)) < rate)
+    weight = np.where(events, 1.0, 1.0 / rate)[keep]
+    return PatientDays(spell[keep], day[keep], event[keep], weight)
+
+
+@dataclass
+class StayRun:
+    """The trained stay model: bundle, test-period curves and evaluation, agreement with the
+    long-stay flag models."""
+
+    target: Target
+    bundle: ModelBundle
+    test_index: np.ndarray
+    curves: StayCurves
+    evaluation: DistributionEvaluation
+    agreement: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    nctr_days: dict[str, float | None] = field(default_factory=dict)
+    identity: ModelIdentity | None = None  # once registered (`training.stay_register`)
+
+
+def _stays(admissions: pd.DataFrame, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    admitted = pd.to_datetime(admissions["admission_datetime"])
+    discharged = pd.to_datetime(admissions["discharge_datetime"])
+    ended = discharged.notna().to_numpy()
+    end = discharged.where(discharged.notna(), as_of)
+    return ((end - admitted) / _DAY).to_numpy(float), ended
+
+
+def data_end(admissions: pd.DataFrame) -> pd.Timestamp:
+    """The extract's end: its latest admission or discharge time."""
+    admitted = pd.to_datetime(admissions["admission_datetime"]).max()
+    discharged = pd.to_datetime(admissions["discharge_datetime"]).max()
+    return max(admitted, discharged) if pd.notna(discharged) else admitted
+
+
+def _spell_matrix(
+    prepared: PreparedData, admissions: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """Ended spells (prepared) plus the spells still in hospital (censored), with their encoded
+    features and periods; history from the whole extract."""
+    open_rows = admissions.loc[admissions["discharge_datetime"].isna()]
+    if open_rows.empty:
+        return prepared.admissions, prepared.x, prepared.period
+    spec: FeatureSpec = prepared.encoder.spec_
+    x_open = prepared.encoder.transform(derive_features(open_rows, spec, admissions))
+    spells = pd.concat([prepared.admissions, open_rows], ignore_index=True)
+    period = assign_periods(
+        pd.concat([prepared.admissions, open_rows])["admission_datetime"].reset_index(drop=True),
+        prepared.boundaries,
+    )
+    return spells, np.vstack([prepared.x, x_open]), period
+
+
+def fit_hazard(
+    prepared: PreparedData, admissions: pd.DataFrame, config: TrainingConfig
+) -> tuple[ModelBundle, dict[str, int]]:
+    """The hazard booster (train, early stopping on validation) and its Platt calibration on
+    the calibration period's patient-days, as a bundle of `stay_distribution_target()`."""
+    target = stay_distribution_target()
+    as_of = data_end(admissions)
+    spells, x, period = _spell_matrix(prepared, admissions)
+    stayed, ended = _stays(spells, as_of)
+    rng = np.random.default_rng(config.seed)
+
+    def rows(name: str, per_spell: float) -> tuple[np.ndarray, PatientDays]:
+        idx = np.flatnonzero((period == name).to_numpy())
+        days = sample_days(stayed[idx], ended[idx], rng, per_spell)
+        return with_day(x[idx][days.spell], days.day), days
+
+    x_tr, d_tr = rows("train", ROWS_PER_SPELL)
+    x_va, d_va = rows("validation", ROWS_PER_SPELL)
+    x_ca, d_ca = rows("calibration", float(HORIZON))  # every patient-day: nothing sampled
+    names = [*prepared.encoder.columns_, DAY_COLUMN]
+    train = lgb.Dataset(
+        x_tr,
+        label=d_tr.event,
+        weight=d_tr.weight,
+        feature_name=names,
+        categorical_feature=prepared.encoder.categorical_indices,
+        free_raw_data=True,
+    )
+    valid = lgb.Dataset(x_va, label=d_va.event, weight=d_va.weight, reference=train)
+    booster = lgb.train(
+        booster_params(config.lightgbm, config.seed),
+        train,
+        num_boost_round=config.lightgbm.n_estimators,
+        valid_sets=[valid],
+        valid_names=["validation"],
+        callbacks=[lgb.early_stopping(config.lightgbm.early_stopping_rounds, verbose=False)],
+    )
+    calibrator = PlattCalibrator().fit(
+        np.asarray(booster.predict(x_ca, raw_score=True)), d_ca.event
+    )
+    counts = {
+        "train_patient_days": len(d_tr.event),
+        "validation_patient_days": len(d_va.event),
+        "calibration_patient_days": len(d_ca.event),
+        "censored_spells": int((~ended).sum()),
+    }
+    bundle = ModelBundle(
+        target=target.name,
+        booster=booster,
+        encoder=prepared.encoder,
+        calibrator=calibrator,
+        threshold=0.5,  # a curve has no flag: threshold and bands are not used
+        high_cut=1.0,
+        base_rate=float(d_tr.event @ d_tr.weight / max(d_tr.weight.sum(), 1e-12)),
+        metadata={
+            "target": target.name,
+            "description": target.description,
+            "registered_name": target.registered_name,
+            "data_window": prepared.boundaries.as_dict(),
+            "best_iteration": booster.best_iteration,
+            "horizon_days": HORIZON,
+            "day_column": DAY_COLUMN,
+            "rows_per_spell": ROWS_PER_SPELL,
+            "seed": config.seed,
+            "rows": counts,
+        },
+        target_definition=target,
+    )
+    tr = np.flatnonzero(prepared.mask("train"))
+    waits = nctr_waits(prepared.admissions.iloc[tr])
+    with_wait = tr[np.isfinite(waits)]
+    wait = fit_nctr_wait(stay_curves(bundle, prepared.x[with_wait]), waits[np.isfinite(waits)])
+    if wait is not None:
+        bundle.metadata[NCTR_WAIT_KEY] = wait.to_dict()
+    return bundle, counts
+
+
+def nctr_waits(spells: pd.DataFrame) -> np.ndarray:
+    """Days from ready to discharge of NCTR spells with a ready date (NaN for the others: no
+    ready date, a delay under a day, a death, or still in hospital)."""
+    no_ready = pd.Series(pd.NaT, index=spells.index)
+    ready = pd.to_datetime(spells.get("discharge_ready_datetime", no_ready))
+    delay = ((pd.to_datetime(spells["discharge_datetime"]) - ready) / _DAY).to_numpy(float)
+    died = spells.get("discharge_destination", no_ready).astype("string").str.strip()
+    alive = ~died.eq(DIED_DESTINATION).fillna(False).to_numpy(bool)
+    return np.where((delay >= NCTR_DELAY_DAYS) & alive, delay, np.nan)
+
+
+def fit_nctr_wait(curves: StayCurves, waits: np.ndarray) -> NctrWait | None:
+    """Least squares of the wait on the curve's mean stay, over rows with a wait (None when
+    fewer than `MIN_NCTR_WAITS`)."""
+    known = np.isfinite(waits)
+    if known.sum() < MIN_NCTR_WAITS:
+        return None
+    mean = curves.mean_days()[known]
+    design = np.column_stack([np.ones(len(mean)), mean])
+    (intercept, slope), *_ = np.linalg.lstsq(design, waits[known], rcond=None)
+    return NctrWait(float(intercept), float(slope), int(known.sum()))
+
+
+def agreement(
+    curves: StayCurves, flags: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> dict[str, dict[str, float | None]]:
+    """Per threshold d: mean |P(LOS >= d) from the curve - the flag model's probability|, and
+    both AUROCs, on the flag model's labelled test rows. `flags[d]` = (rows of the curves,
+    labels, flag probabilities)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for days, (rows, y, p_flag) in flags.items():
+        p_curve = curves.probability_at_least(days)[rows]
+        out[f"long_stay_{days}"] = {
+            "n": float(len(rows)),
+            "mean_abs_difference": float(np.mean(np.abs(p_curve - p_flag))) if len(rows) else None,
+            "auroc_curve": safe_auroc(y, p_curve),
+            "auroc_flag": safe_auroc(y, p_flag),
+        }
+    return out
+
+
+GATE_DAY = 7
+"""The stay model's calibration gate is judged at this many days."""
+
+
+def stay_gates(evaluation: DistributionEvaluation, config: TrainingConfig) -> list[GateResult]:
+    """The stay model's own gates: concordance at least `gates.min_auroc` (the flags' ranking
+    floor), calibration error of P(LOS >= 7) at most `gates.max_calibration_error`."""
+    model = evaluation.model
+    limit_c, limit_e = config.gates.min_auroc, config.gates.max_calibration_error
+    error = model.calibration[GATE_DAY].calibration_error
+    return [
+        GateResult(
+            "stay_concordance", model.concordance, limit_c, bool(model.concordance >= limit_c),
+            f"concordance {model.concordance:.3f} (minimum {limit_c})",
+        ),
+        GateResult(
+            "stay_calibration_7d", error, limit_e, bool(error <= limit_e),
+            f"calibration error of P(stay >= {GATE_DAY} days) {error:.3f} (maximum {limit_e})",
+        ),
+    ]  # fmt: skip
+
+
+def oracle_curves(admissions: pd.DataFrame, rows: pd.DataFrame) -> Any:
+    """The generator's true curves of `rows`, history from the whole extract `admissions`."""
+    from features.history import with_history
+    from features.synthetic.stay_truth import true_stay
+
+    whole = with_history(admissions)
+    return true_stay(whole.loc[rows.index])
+
+
+def fit_stay(
+    prepared: PreparedData,
+    admissions: pd.DataFrame,
+    config: TrainingConfig,
+    flags: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    nctr: ModelBundle | None = None,
+) -> StayRun:
+    """Fit the stay model and evaluate it on the test period (ended spells, as the flag models
+    are), with the oracle when `config.targets.stay_oracle` says the extract is generated.
+    `flags` maps a long-stay threshold to its flag model's (test rows within the prepared
+    spells, labels, probabilities) for the agreement figures; `nctr` (the NCTR flag model)
+    gives the expected NCTR days, compared with the truth's when the oracle is known."""
+    bundle, counts = fit_hazard(prepared, admissions, config)
+    te = np.flatnonzero(prepared.mask("test"))
+    test = prepared.admissions.iloc[te]
+    curves = stay_curves(bundle, prepared.x[te])
+    truth = None
+    if config.targets.stay_oracle:
+        ended = admissions.loc[admissions["discharge_datetime"].notna()]
+        truth = oracle_curves(admissions, ended.iloc[te])
+    evaluation = evaluate_distribution(test, curves, truth, config, as_of=data_end(admissions))
+    evaluation.gates = stay_gates(evaluation, config) + evaluation.gates
+    position = {int(i): k for k, i in enumerate(te)}
+    flag_rows = {
+        d: (np.array([position[int(i)] for i in rows], dtype=int), y, p)
+        for d, (rows, y, p) in (flags or {}).items()
+    }
+    agree = agreement(curves, flag_rows)
+    for name, figures in agree.items():
+        log.info("stay curve vs %s: %s", name, figures)
+    counts["test"] = len(te)
+    nctr_figures: dict[str, float | None] = {}
+    if nctr is not None:
+        days = nctr_days(bundle, curves, nctr.probability(prepared.x[te], test))
+        finite = np.isfinite(days)
+        nctr_figures["mean_expected_days"] = float(days[finite].mean()) if finite.any() else None
+        if truth is not None and finite.any():
+            true_days = np.asarray(truth.nctr_expected_days, dtype=float)
+            nctr_figures["mean_true_days"] = float(true_days.mean())
+            nctr_figures["mean_abs_error_days"] = float(np.abs(days - true_days)[finite].mean())
+        log.info("expected NCTR days on the test period: %s", nctr_figures)
+    bundle.metadata["nctr_days_test"] = nctr_figures
+    bundle.metadata["agreement"] = agree
+    return StayRun(bundle.label_target, bundle, te, curves, evaluation, agree, counts, nctr_figures)
