@@ -302,7 +302,9 @@ def evaluate(
 
             progress(f"scoring {len(frame):,} spells on {address}")
             probabilities = partitioned_probabilities(frame, Scorer(models), address)
-        result = evaluate_models(frame, models, cfg, out_dir, period.value, probabilities)
+        result = evaluate_models(
+            frame, models, cfg, out_dir, period.value, probabilities, progress=progress
+        )
         out.print(result.scope, highlight=False, markup=False, soft_wrap=True)
         for name, ev in result.evaluations.items():
             out.print(
@@ -432,7 +434,8 @@ def risk_list(
         hist = _load(history, None, mapping, None) if history else None
         cut = ReviewCut.choose(capacity, settings)  # given, else configured, else the top 10%
         result = build_risk_list(scorer, frame, on=on, site=site, capacity=capacity,
-                                 history=hist, unavailable=missing, cut=cut)  # fmt: skip
+                                 history=hist, unavailable=missing, cut=cut,
+                                 progress=progress)  # fmt: skip
         out.print(result.list_date_text, highlight=False, markup=False, soft_wrap=True)
         out.print(f"review: {cut.text}", highlight=False, markup=False, soft_wrap=True)
         for note in result.notes:

@@ -10,6 +10,7 @@ out silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -87,11 +88,13 @@ def evaluate_models(
     out_dir: str | Path,
     period: Literal["test", "all"] = "test",
     probabilities: dict[str, np.ndarray] | None = None,
+    progress: Callable[[str], None] = lambda stage: None,
 ) -> EvaluationOutput:
     """Evaluate every loaded model on the labelled rows of `admissions`; write reports.
 
     `probabilities`: each target's probability per row when already scored (e.g. partitioned
-    on a cluster by `scale.partitioned`); scored here otherwise."""
+    on a cluster by `scale.partitioned`); scored here otherwise. `progress` is told each stage
+    as it starts (the CLI prints it)."""
     # flags only: the stay distribution is evaluated by `training.stay_fit` when trained
     models = {n: m for n, m in models.items() if not is_stay_model(m)}
     configured = {t.name: t for t in targets_from_config(config.targets)}
@@ -101,6 +104,7 @@ def evaluate_models(
         if name not in models
     }
     if probabilities is None:
+        progress(f"scoring {len(admissions):,} spells with {len(models)} model(s)")
         scores = Scorer(models).score(admissions, reasons=False)
         probabilities = {name: s.probability for name, s in scores.items()}
     evaluations: dict[str, TargetEvaluation] = {}
@@ -113,6 +117,7 @@ def evaluate_models(
         if keep.sum() == 0:
             skipped[name] = f"no labelled spells in the {period} period of this extract"
             continue
+        progress(f"evaluating {name} on {int(keep.sum()):,} spells (metrics, fairness by group)")
         ev = evaluate_target(
             name,
             admissions.loc[keep],
@@ -128,6 +133,7 @@ def evaluate_models(
         sample = np.flatnonzero(keep)[
             sample_rows(int(keep.sum()), config.evaluation.shap_sample, config.seed)
         ]
+        progress(f"explaining {name} (SHAP on {len(sample):,} spells)")
         history = admissions if "discharge_datetime" in admissions else None
         x = model.bundle.encode(admissions.iloc[sample], history=history)
         explanations[name] = global_explanation(model.bundle, x, len(sample), config.seed)
@@ -146,5 +152,6 @@ def evaluate_models(
         },
         notes=[scope[0].upper() + scope[1:] + "."],
     )
+    progress(f"writing reports to {out_dir}")
     paths = write_reports(evaluations, context, out_dir, explanations)
     return EvaluationOutput(paths, evaluations, rows, scope, skipped)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -358,6 +358,7 @@ def build_risk_list(
     unavailable: dict[str, str] | None = None,
     cut: ReviewCut | None = None,
     reasons_for: Literal["flagged", "all"] = "flagged",
+    progress: Callable[[str], None] = lambda stage: None,
 ) -> RiskList:
     """Rank the current inpatients of `frame` (rows without a discharge) on the list date.
 
@@ -374,6 +375,7 @@ def build_risk_list(
     `ReviewCut.choose(capacity, settings)` so a configured capacity per ward applies.
     `reasons_for`: `flagged` explains a target where its model flags the patient, and every
     target for a patient flagged for review by no model (module doc); `all` every patient.
+    `progress` is told each stage as it starts (the CLI prints it).
     """
     cut = cut or ReviewCut.choose(capacity)
     known = site_known(frame, site, strict=unknown_site_is_error)
@@ -385,8 +387,11 @@ def build_risk_list(
     scores: dict[str, TargetScores] = {}
     if len(census):
         # history once for the whole census (the scorer then reads it from the columns)
+        progress(f"history for {len(census):,} inpatients on {on:%d %b %Y}")
         census = pd.DataFrame(with_default_history(census, history))
+        progress(f"scoring {len(census):,} inpatients with reasons ({reasons_for})")
         scores = scorer.score(census, history=history, top_k=3, reasons_for=reasons_for)
+    progress("ranking and writing the reasons in words")
 
     def explain(review: np.ndarray) -> dict[str, list[list[Reason]]]:
         why = {t: list(s.reasons or [[] for _ in review]) for t, s in scores.items()}

@@ -97,7 +97,12 @@ def test_score_and_evaluate_with_the_registry(
         assert (cheap.loc[flagged, f"{t}_reasons"] == scores.loc[flagged, f"{t}_reasons"]).all()
 
     report_dir = tmp_path / "eval"
-    los("evaluate", "--data", str(trained_registry.data_path), "--out", str(report_dir), env=env)
+    done = los(
+        "evaluate", "--data", str(trained_registry.data_path), "--out", str(report_dir), env=env
+    )
+    stages = [line for line in done.stderr.splitlines() if line.startswith("…")]
+    for stage in ("scoring", "evaluating long_stay on", "explaining nctr", "writing reports"):
+        assert any(stage in line for line in stages), stages  # each stage said as it starts
     metrics = json.loads((report_dir / "metrics.json").read_text())
     assert set(metrics) == {"long_stay", "long_stay_21", "nctr"}
     overall = metrics["long_stay"]["overall"]

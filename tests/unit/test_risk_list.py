@@ -202,3 +202,10 @@ def test_the_page_footer_cannot_end_the_style_sheet(tmp_path: Path) -> None:
     style = html[html.index("<style>") : html.index("</style>")]
     assert "<script>" not in html and "</style>" not in style
     assert "\\22 " in style and "\\3c " in style  # the quote and the "<", escaped for CSS
+
+
+def test_each_stage_is_told_as_it_starts(ward_census: pd.DataFrame) -> None:
+    stages: list[str] = []
+    build_risk_list(GivenScorer(), ward_census, progress=stages.append)  # type: ignore[arg-type]
+    assert [s.split()[0] for s in stages] == ["history", "scoring", "ranking"]
+    assert "4 inpatients" in stages[0] and "4 inpatients" in stages[1]
