@@ -125,7 +125,8 @@ class ServiceMetrics:
         for labels in self._served:
             self.model_info.labels(*labels).set(0)
         self._served.clear()
-        self.model_info.clear()
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # not implemented there (it warns):
+            self.model_info.clear()  # the zeros above stand for the retired versions
 
     def render(self) -> bytes:
         """The Prometheus text exposition: every worker's values with several (module doc)."""
