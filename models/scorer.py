@@ -173,8 +173,12 @@ class Scorer:
         reasons_for: Literal["all", "flagged"] = "all",
         chunk_rows: int = 50_000,
         progress: Callable[[int], None] = lambda done: None,
+        as_of: pd.Timestamp | None = None,
     ) -> pd.DataFrame:
         """The `los score` output: one row per input spell, in input order (CONTRACT §3).
+
+        `as_of`: when current inpatients' days stayed are counted to (default: the input's own
+        `data_as_of`; a caller scoring a part of an extract passes the whole extract's).
 
         Scored `chunk_rows` at a time (memory stays bounded; `progress` gets the rows done).
         History is computed once over the whole input, so chunking never changes a score.
@@ -192,7 +196,8 @@ class Scorer:
             m.bundle.spec.source_of(c) for m in self.models.values() for c in m.bundle.spec.columns
         )
         parts = []
-        as_of = data_as_of(admissions)  # current inpatients: conditional on days stayed
+        if as_of is None:  # current inpatients: conditional on days stayed
+            as_of = data_as_of(admissions)
         chunk_rows = max(chunk_rows, 1)
         for start in range(0, max(len(admissions), 1), chunk_rows):  # an empty input: one pass
             chunk = admissions.iloc[start : start + chunk_rows]

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from models.scorer import Scorer
+from models.stay_scores import data_as_of
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,13 @@ def _mapped(
 
 
 def _score_part(
-    part: pd.DataFrame, scorer: Scorer, reasons_for: Literal["all", "flagged"], chunk_rows: int
+    part: pd.DataFrame,
+    scorer: Scorer,
+    reasons_for: Literal["all", "flagged"],
+    chunk_rows: int,
+    as_of: pd.Timestamp | None,
 ) -> pd.DataFrame:
-    table = scorer.score_table(part, reasons_for=reasons_for, chunk_rows=chunk_rows)
+    table = scorer.score_table(part, reasons_for=reasons_for, chunk_rows=chunk_rows, as_of=as_of)
     table.index = part.index
     return table
 
@@ -103,6 +108,7 @@ def score_table(
         return _mapped(
             client, frame, scorer, partitions, _score_part, meta,
             reasons_for=reasons_for, chunk_rows=chunk_rows,
+            as_of=data_as_of(frame),  # the whole extract's: days stayed as one process counts
         )  # fmt: skip
 
 

@@ -46,8 +46,12 @@ def fast_config(**overrides: object) -> TrainingConfig:
         },
         "evaluation": {"n_bootstrap": 30, "shap_sample": 300},
         "gates": {"min_group_size": 50},
+        # flags only unless a test asks for the stay distribution (the session registry and
+        # tests/integration/test_stay_distribution.py do): it is trained and tested there
+        "targets": {"stay_distribution": False},
     }
-    base.update(overrides)  # type: ignore[arg-type]
+    targets = {**base["targets"], **overrides.pop("targets", {})}  # type: ignore[dict-item]
+    base.update(overrides, targets=targets)  # type: ignore[arg-type]
     return TrainingConfig.model_validate(base)
 
 
@@ -72,7 +76,12 @@ def trained_registry(
     admissions, truth = generated
     data_path = write_frame(admissions, data_dir / "admissions.parquet")
     settings = Settings(los_data_dir=data_dir, mlflow_tracking_uri=None)
-    summary = train_and_register(admissions, fast_config(), settings, data_dir / "reports")
+    summary = train_and_register(
+        admissions,
+        fast_config(targets={"stay_distribution": True}),
+        settings,
+        data_dir / "reports",
+    )
     yield TrainedRegistry(settings, data_dir, data_path, admissions, truth, summary)
 
 

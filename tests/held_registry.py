@@ -27,9 +27,10 @@ HELD_ROWS = 10_000
 
 
 def held_config() -> TrainingConfig:
-    """The training config: two targets, fairness gates off, the default `min_auroc` 0.6."""
+    """The training config: two flag targets (no stay distribution: these tests are about the
+    flags' governance), fairness gates off, the default `min_auroc` 0.6."""
     return fast_config(
-        targets={"extra_long_stay_days": []},
+        targets={"extra_long_stay_days": [], "stay_distribution": False},
         gates={"min_group_size": 50, "fairness_attributes": []},
     )
 

@@ -32,7 +32,7 @@ def stay_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainedR
     # a wide coverage band: at 5,000 spells a small group's coverage is noisy, and these tests
     # need the stay model served (its gate is tested in tests/unit/test_stay_evaluation.py)
     gates = {"min_group_size": 50, "stay_coverage_band": [0.6, 0.97]}
-    config = fast_config(targets={"stay_oracle": True}, gates=gates)
+    config = fast_config(targets={"stay_distribution": True, "stay_oracle": True}, gates=gates)
     summary = train_and_register(data.admissions, config, settings, data_dir / "reports")
     yield TrainedRegistry(settings, data_dir, path, data.admissions, data.truth, summary)
 
