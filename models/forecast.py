@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from features.export import csv_text
-from los.errors import DataSourceError
+from los.errors import DataQualityError, DataSourceError
 from models.bed_provider import BedProvider
 from models.census import census_notes, list_date, select_census, site_known
 from models.forecast_render import render_forecast
@@ -224,6 +224,10 @@ def write_forecast(result: Forecast, path: str | Path) -> Path:
     return out
 
 
+# the optional discharge columns (CONTRACT §1) the forecast reads: absent means still in
+DISCHARGE_COLUMNS = ("discharge_datetime", "discharge_ready_datetime")
+
+
 def baseline_forecast(
     frame: pd.DataFrame,
     on: date | None = None,
@@ -237,7 +241,13 @@ def baseline_forecast(
 ) -> Forecast:
     """`build_forecast` with the Kaplan-Meier baseline (`models.stay_table`), fitted on the spells
     of `frame` (and `history`) as known at the origin, so nothing after the list date is used:
-    a past `on` forecasts the patients in hospital then (discharges after it are not seen)."""
+    a past `on` forecasts the patients in hospital then (discharges after it are not seen).
+    Absent discharge columns (a census of current inpatients only) mean no discharge yet."""
+    missing = [c for c in DISCHARGE_COLUMNS if c not in frame]
+    if missing:
+        frame = frame.copy()
+        for column in missing:
+            frame[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
 
     site_known(frame, site, strict=unknown_site_is_error)
     admitted = pd.to_datetime(frame["admission_datetime"])
@@ -246,7 +256,17 @@ def baseline_forecast(
     if history is not None and "spell_id" in spells:
         spells = spells.drop_duplicates("spell_id", keep="last")
     origin = pd.Timestamp(chosen) + pd.Timedelta(days=1)
-    table = StayTable().fit(spells, origin)
+    try:
+        table = StayTable().fit(spells, origin)
+    except DataQualityError as exc:  # no ended spell to learn from: no forecast, said in words
+        site_known(frame, site, strict=unknown_site_is_error)
+        _, on_date, rule, counts = select_census(frame, on, site, today or datetime.now(UTC).date())
+        return Forecast(
+            list_date=on_date, list_date_rule=rule, days=days,
+            at_least=tuple(dict.fromkeys(at_least)), provider=StayTable.name, wards=[], sites=[],
+            generated_at=datetime.now(UTC).replace(microsecond=0), counts=counts,
+            notes=[f"no forecast: {exc}"],
+        )  # fmt: skip
     return build_forecast(
         as_known_at(frame, origin, drop_later=False), table, on, days, at_least, site,
         unknown_site_is_error=unknown_site_is_error, today=today,

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from features.groups import age_band
+from los.errors import DataQualityError
 from models.bed_provider import BedProbabilities, elapsed_days, ready_by
 
 HORIZON = 60  # days: the NCTR share is held flat beyond it
@@ -115,6 +116,11 @@ class StayTable:
         admitted = pd.to_datetime(known["admission_datetime"]).to_numpy("datetime64[ns]")
         discharged = pd.to_datetime(known["discharge_datetime"]).to_numpy("datetime64[ns]")
         event = ~np.isnat(discharged)
+        if not event.any():  # nothing to learn how long stays last from
+            raise DataQualityError(
+                "no spell in the data has ended by the list date, so stay lengths cannot be "
+                "learnt: include discharged spells (e.g. the last year's) with the inpatients"
+            )
         end = np.where(event, discharged, cutoff.to_datetime64().astype("datetime64[ns]"))
         duration = ((end - admitted) / _DAY).astype(float)
         ready = np.full(len(known), np.nan)

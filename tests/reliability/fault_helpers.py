@@ -45,11 +45,11 @@ def start_piped_server(env: dict[str, str], log_path: Path) -> Server:
     """`los serve` on a free port with its output through a pipe, copied to `log_path`.
 
     A pipe, not a file, so a file-size limit set on the server (RLIMIT_FSIZE) hits only the
-    files it writes itself, never its log.
+    files it writes itself, never its log. One worker: the faults are set on this process.
     """
     port = free_port()
     process = subprocess.Popen(
-        [LOS, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [LOS, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

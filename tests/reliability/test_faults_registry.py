@@ -66,7 +66,9 @@ def test_missing_registry_is_reported_and_never_created(
     if case == "missing_file":  # the registry appears: the next poll loads the champions
         copy_registry(trained_registry, where.parent)
         assert holder.poll() is True and holder.ready and holder.not_ready_reason is None
-        assert set(holder.current.versions) == {"los-long-stay", "los-long-stay-21", "los-nctr"}
+        assert set(holder.current.versions) == {
+            "los-long-stay", "los-long-stay-21", "los-nctr", "los-stay-distribution"
+        }  # fmt: skip
 
 
 @pytest.mark.slow
@@ -107,7 +109,9 @@ def test_locked_registry_at_start_then_released(
             server.wait_ready(timeout=60)
             ready = c.get("/ready").json()
             assert ready["reason"] is None and ready["registry_error"] is None
-            assert set(ready["models"]) == {"los-long-stay", "los-long-stay-21", "los-nctr"}
+            assert set(ready["models"]) == {
+                "los-long-stay", "los-long-stay-21", "los-nctr", "los-stay-distribution"
+            }  # fmt: skip
             assert c.post("/v1/score", json=row).status_code == 200
         log = server.log()
         assert "locked by another process" in log and "Traceback" not in log

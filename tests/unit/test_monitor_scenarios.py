@@ -32,6 +32,10 @@ def test_none_keeps_the_truth_as_it_was(runs: dict) -> None:
         "p_long_stay",
         "p_long_stay_21",
         "p_nctr",
+        "los_p10_days",  # CONTRACT §7: the true stay quantiles and NCTR days
+        "los_median_days",
+        "los_p90_days",
+        "nctr_expected_days",
     ]
 
 
@@ -52,7 +56,7 @@ def test_capacity_shock_raises_nctr_at_the_site_from_the_start_only(runs: dict) 
     np.testing.assert_allclose(ratio[~hit], 1.0, rtol=1e-9)
     # and the outcomes follow the shifted truth, not the old one (spells with time to end)
     nctr = next(t for t in targets_from_config(TargetsConfig()) if t.name == "nctr")
-    y = label(a, nctr, TargetsConfig()).to_numpy()
+    y = label(a, nctr).to_numpy()
     rows = hit & ~np.isnan(y) & (a["admission_datetime"] < "2024-10-01").to_numpy()
     observed, shifted_p, plain_p = y[rows].sum(), truth["p_nctr"][rows], plain["p_nctr"][rows]
     assert abs(observed - shifted_p.sum()) < 4 * np.sqrt((shifted_p * (1 - shifted_p)).sum())

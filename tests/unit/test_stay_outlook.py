@@ -52,7 +52,7 @@ def _result() -> RiskList:
     site = GroupSummary(site="S1", ward=None, patients=2, flagged=0, expected={})
     return RiskList(
         list_date=ON, generated_at=datetime.now(UTC), site=None, capacity=None, rows=rows,
-        wards=[group], sites=[site], models={}, descriptions={},
+        wards=[group], sites=[site], models={}, definitions={},
     )  # fmt: skip
 
 
