@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from evaluation.findings import Measure, MeasureKey, measures, verdicts
+from evaluation.findings import Finding, Measure, MeasureKey, measures, verdicts
 from evaluation.gates import GateResult, GateStatus
 from evaluation.group_metrics import Breakdown, GroupMetrics, Interval
 from evaluation.groups import group_label
@@ -83,6 +83,21 @@ def _describe(key: MeasureKey, row: GroupMetrics, ref: GroupMetrics | None, ref_
     )
 
 
+def _digits(finding: Finding) -> int:
+    return 2 if finding.measure.kind in ("fnr", "calibration_ratio") else 3
+
+
+def _joint_of(findings: list[Finding]) -> str:
+    """The widened intervals quoted for groups judged on them, e.g. `; joint 95% CI 1.19-2.29
+    for White, IMD not known`."""
+    parts = [
+        f"{f.label} {f.joint_ci[0]:.{_digits(f)}f}-{f.joint_ci[1]:.{_digits(f)}f}"
+        for f in findings
+        if f.widened and f.joint_ci[0] is not None and f.joint_ci[1] is not None
+    ]
+    return f"; joint 95% CI {', '.join(parts)}" if parts else ""
+
+
 def _metric_gate(measure: Measure, table: Breakdown, config: GatesConfig) -> GateResult:
     """One gate over the groups of one breakdown, from the findings rule (`evaluation.findings`):
     it fails when any group is a finding, is `not_conclusive` when a group is beyond the band on
@@ -113,8 +128,15 @@ def _metric_gate(measure: Measure, table: Breakdown, config: GatesConfig) -> Gat
     unsure = [f for f in judged if f.status == "not_conclusive"]
     bound = f"{lo:.2f}-{hi:.2f}" if math.isfinite(lo) else f"at most {hi:.3f}"
     status: GateStatus
+    joint = (
+        f" allowing for the {judged[0].compared} groups compared" if judged[0].compared > 1 else ""
+    )
     if failing:
-        how = " (estimate and whole 95% interval)" if config.fairness_evidence == "interval" else ""
+        how = (
+            f" (estimate and whole 95% interval{joint})"
+            if config.fairness_evidence == "interval"
+            else ""
+        )
         parts = [f"{f.label} {_describe(key, table[f.group], ref, ref_name)}" for f in failing]
         harm = _harm(measure.kind, failing[0].value)
         detail = f"Beyond {bound}{how}: {'; '.join(parts)}. {harm}."
@@ -124,7 +146,8 @@ def _metric_gate(measure: Measure, table: Breakdown, config: GatesConfig) -> Gat
         detail = (
             f"No group clearly beyond {bound}: {'; '.join(parts)} "
             f"{'is' if len(unsure) == 1 else 'are'} beyond it on the estimate, but the 95% "
-            "interval reaches inside the limit (not conclusive at this sample size)."
+            f"interval{joint} reaches inside the limit (not conclusive at this sample size"
+            f"{_joint_of(unsure)})."
         )
         status = "not_conclusive"
     else:

@@ -70,6 +70,17 @@ def _ci_words(ci: Interval, digits: int = 2) -> str:
     return f"95% CI {ci[0]:.{digits}f}-{ci[1]:.{digits}f}"
 
 
+def _judged_words(finding: Finding, digits: int = 2) -> str:
+    """The group's 95% interval and, when it was widened for the groups compared, that too."""
+    words = _ci_words(finding.ci, digits)
+    lo, hi = finding.joint_ci
+    if finding.widened and lo is not None and hi is not None:
+        words += (
+            f"; {lo:.{digits}f}-{hi:.{digits}f} allowing for the {finding.compared} groups compared"
+        )
+    return words
+
+
 def sentence(finding: Finding, outcome: str) -> str:
     """One line a person understands, e.g. "Black or Black British patients in the most deprived
     areas (IMD quintile 1) have 1.84x the NCTR rate the model expects (relative to White patients
@@ -82,20 +93,20 @@ def sentence(finding: Finding, outcome: str) -> str:
     if m.kind == "calibration_ratio":
         text = f"{who} have {v:.2f}x the {outcome} rate the model expects"
         side = "" if v > 1 else "; the model over-estimates their risk"
-        tail = f"relative to {ref}{side}; {_ci_words(finding.ci)}; {band}"
+        tail = f"relative to {ref}{side}; {_judged_words(finding)}; {band}"
     elif m.kind == "fnr":
         adjusted = ", age-adjusted" if m.key == "fnr_ratio_age_adjusted" else ""
         text = (
             f"the flag misses {_number(row.fnr, '.0%')} of {outcome} cases among {who}: "
             f"{v:.2f}x the rate for {ref}{adjusted}"
         )
-        tail = f"{_ci_words(finding.ci)}; {band}"
+        tail = f"{_judged_words(finding)}; {band}"
     elif m.kind == "auroc_gap":
         ref_auroc = finding.reference_row.auroc if finding.reference_row else None
         text = f"the model ranks {outcome} risk less well for {who} than for {ref}"
         tail = (
             f"AUROC {_number(row.auroc, '.3f')} vs {_number(ref_auroc, '.3f')}; gap {v:.3f}, "
-            f"{_ci_words(finding.ci, 3)}; {band}"
+            f"{_judged_words(finding, 3)}; {band}"
         )
     else:
         observed, predicted = row.prevalence, row.mean_predicted
@@ -103,7 +114,7 @@ def sentence(finding: Finding, outcome: str) -> str:
         text = f"the model {side}-estimates {outcome} risk for {who}"
         tail = (
             f"observed {_number(observed, '.1%')} vs predicted {_number(predicted, '.1%')}; "
-            f"calibration error {v:.3f}, {_ci_words(finding.ci, 3)}; {band}"
+            f"calibration error {v:.3f}, {_judged_words(finding, 3)}; {band}"
         )
     return f"{text[0].upper()}{text[1:]} ({tail})"
 

@@ -122,6 +122,8 @@ def findings(evaluation: TargetEvaluation) -> list[dict[str, Any]]:
             "metric": _MEASURE_WORDS.get(f.measure.key, f.measure.key),
             "value": f.value,
             "ci": list(f.ci),
+            "joint_ci": list(f.joint_ci) if f.widened else None,
+            "compared": f.compared,
             "gate": f.measure.gate,
             "band_text": _band_text(f.measure.band),
             "status": f.status,

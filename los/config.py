@@ -186,6 +186,13 @@ class GatesConfig(_Strict):
         "interval lie beyond the limit (a clear disparity, not noise), and `not conclusive` when "
         "only the estimate does; `estimate`: a finding whenever the point estimate is beyond",
     )
+    fairness_multiplicity: Literal["bonferroni", "none"] = Field(
+        "bonferroni",
+        description="`bonferroni`: a group is judged on its 95% interval widened to hold "
+        "jointly over the groups compared in its breakdown (z 2.91 for 14 groups), so a gate "
+        "with many groups does not fail by chance alone; `none`: each group's own 95% interval "
+        "(a group truly at the edge of its band then sits clear of it one time in forty)",
+    )
     fnr_adjust_for_age: bool = Field(
         True,
         description="compare groups on age-adjusted (indirectly standardised) FNR, so a group "

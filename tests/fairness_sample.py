@@ -27,13 +27,16 @@ TIED_FIXTURE = Path(__file__).parent / "fixtures" / "metrics_tied_scores_dense_b
 
 
 def sample_config() -> TrainingConfig:
-    """Small groups reportable, few bootstrap draws, every breakdown gated."""
+    """Small groups reportable, few bootstrap draws, every breakdown gated; each group judged on
+    its own 95% interval (`fairness_multiplicity: none`), the rule the fixtures were written
+    under (tests/hostile/test_gates_findings.py holds the default, widened rule)."""
     return TrainingConfig.model_validate(
         {
             "seed": 3,
             "gates": {
                 "min_group_size": 40,
                 "min_group_events": 5,
+                "fairness_multiplicity": "none",
                 "fairness_attributes": [
                     "ethnic_group", "ethnicity_deprivation", "imd_quintile", "sex", "age_band",
                 ],
@@ -75,6 +78,9 @@ def sample_document(decimals: int | None = None) -> dict[str, Any]:
         gate_evaluation(ev, champion, config.gates)
         evaluations[name] = ev
     document: dict[str, Any] = json.loads(json.dumps(metrics_document(evaluations)))
+    for block in document.values():  # added after the fixtures: the widened interval's fields
+        for finding in block["findings"]:
+            assert finding.pop("groups_compared") == 1 and finding.pop("ci_joint") == finding["ci"]
     return document
 
 
