@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from cli import params
+from los.schema import LIST_SUFFIXES, TABLE_SUFFIXES
 
 DataOpt = Annotated[
     str,
@@ -58,7 +59,7 @@ ReportDirOpt = Annotated[
     typer.Option("--out", parser=params.output_folder, metavar="DIR", help="report directory"),
 ]
 
-TABLE_OUT = params.output_file(*params.TABLE_SUFFIXES)
+TABLE_OUT = params.output_file(*TABLE_SUFFIXES)
 TABLE_HELP = "output file, .csv or .parquet by extension (its folder is created)"
 
 # The census block of `los risk-list` and `los forecast`.
@@ -66,7 +67,7 @@ ListOutOpt = Annotated[
     Path,
     typer.Option(
         "--out",
-        parser=params.output_file(*params.LIST_SUFFIXES),
+        parser=params.output_file(*LIST_SUFFIXES),
         metavar="PATH",
         help="output file, .csv, .html or .json by extension",
     ),
