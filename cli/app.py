@@ -27,6 +27,7 @@ from cli.registry import promote
 from cli.score import score
 from cli.serve import serve
 from cli.train import evaluate, train
+from los.log_records import not_in_summary
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -47,10 +48,12 @@ def main(
     ] = False,
 ) -> None:
     """Set up logging (counts and timings only; no patient data is ever logged)."""
+    console_log = logging.StreamHandler(sys.stderr)
+    console_log.addFilter(not_in_summary)  # the command's summary prints those lines itself
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        handlers=[console_log],
     )
     for noisy in ("alembic", "mlflow", "urllib3", "numba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
