@@ -61,6 +61,11 @@ def generate(
     ] = None,
 ) -> None:
     """Generate realistic synthetic North West London admissions."""
+    if scenario is Scenario.none and (scenario_start or scenario_site):
+        given = "--scenario-start" if scenario_start else "--scenario-site"
+        raise typer.BadParameter(
+            "given without --scenario: no change would be planted", param_hint=f"'{given}'"
+        )
     with reporting_errors():
         from features.generate import generate_admissions
         from features.load import write_frame

@@ -6,6 +6,7 @@ Both take the same census block (`--data`, `--out`, `--date`, `--site`, `--histo
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,15 @@ import typer
 
 from cli import loading, params
 from cli.console import out, progress, reporting_errors
-from cli.options import DataOpt, ListDateOpt, ListOutOpt, MappingOpt, QueryOpt, SiteOpt
+from cli.options import (
+    AllowFutureOpt,
+    DataOpt,
+    ListDateOpt,
+    ListOutOpt,
+    MappingOpt,
+    QueryOpt,
+    SiteOpt,
+)
 
 
 def _census(
@@ -23,6 +32,19 @@ def _census(
     frame = loading.load(data, query, mapping, settings.los_data_dir / "quarantine" / "census.csv")
     hist = loading.load(history, None, mapping, None) if history else None
     return frame, hist
+
+
+def _check_date(frame: Any, on: date | None, allow_future: bool) -> None:
+    """Refuse a list date after the data (a usage error, exit 2) unless it is asked for."""
+    from models.census import latest_supported_date
+
+    latest = None if allow_future else latest_supported_date(frame, on, datetime.now(UTC).date())
+    if latest is not None:
+        raise typer.BadParameter(
+            f"{on} is after the latest admission date in the data, {latest}: the census cannot "
+            "say who is in hospital then (give a date on or before it, or --allow-future-date)",
+            param_hint="'--date'",
+        )
 
 
 def _check_sources(data: str, query: str | None, history: str | None) -> None:
@@ -35,6 +57,7 @@ def risk_list(
     data: DataOpt,
     out_path: ListOutOpt,
     on: ListDateOpt = None,
+    allow_future: AllowFutureOpt = False,
     site: SiteOpt = None,
     capacity: Annotated[
         int | None,
@@ -65,9 +88,10 @@ def risk_list(
         from models.risk_list import build_risk_list, write_risk_list
         from models.scorer import Scorer
 
+        frame, hist = _census(data, query, mapping, history, loading.settings())
+        _check_date(frame, on, allow_future)  # before the models load: a typo fails at once
         settings, models, missing = loading.registered("champion")
         scorer = Scorer(models)
-        frame, hist = _census(data, query, mapping, history, settings)
         cut = ReviewCut.choose(capacity, settings)  # given, else configured, else the top 10%
         result = build_risk_list(scorer, frame, on=on, site=site, capacity=capacity,
                                  history=hist, unavailable=missing, cut=cut,
@@ -84,6 +108,7 @@ def forecast(
     data: DataOpt,
     out_path: ListOutOpt,
     on: ListDateOpt = None,
+    allow_future: AllowFutureOpt = False,
     days: Annotated[
         int, typer.Option("--days", min=1, max=60, metavar="N", help="days ahead (default 7)")
     ] = 7,
@@ -107,6 +132,7 @@ def forecast(
         from models.forecast import baseline_forecast, write_forecast
 
         frame, hist = _census(data, query, mapping, history, loading.settings())
+        _check_date(frame, on, allow_future)
         result = baseline_forecast(frame, on=on, days=days, at_least=tuple(at_least or ()),
                                    site=site, history=hist)  # fmt: skip
         out.print(f"list date {result.list_date.isoformat()}: {result.list_date_rule}",

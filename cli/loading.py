@@ -67,9 +67,14 @@ def load(data: str, query: str | None, mapping: Path | None, quarantine: Path | 
         + (f" -> {report.quarantine_path}" if report.quarantine_path else ""),
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
     for reason, n in sorted(report.by_reason.items(), key=lambda kv: -kv[1])[:10]:
-        console.print(f"  quarantined {n:,}: {reason}", highlight=False, markup=False)
+        console.print(
+            f"  quarantined {n:,}: {reason}", highlight=False, markup=False, soft_wrap=True
+        )
     for missing in report.missing_inputs:
-        console.print(f"  missing input {missing.describe()}", highlight=False, markup=False)
+        console.print(
+            f"  missing input {missing.describe()}", highlight=False, markup=False, soft_wrap=True
+        )
     return loaded.frame

@@ -2,7 +2,7 @@
 
 A command's own options stay beside it; an option used by two or more commands lives here so its
 name, metavar, parser and help read the same everywhere (`los risk-list` and `los forecast` share
-their census block: `--out`, `--date`, `--site`).
+their census block: `--out`, `--date`, `--allow-future-date`, `--site`).
 """
 
 from __future__ import annotations
@@ -79,6 +79,14 @@ ListDateOpt = Annotated[
         parser=params.list_date,
         metavar="YYYY-MM-DD",
         help="list date (default: the latest admission date on or before today, UTC)",
+    ),
+]
+AllowFutureOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-future-date",
+        help="accept a --date after the latest admission date in the data (refused otherwise: "
+        "the census cannot say who is in hospital then)",
     ),
 ]
 SiteOpt = Annotated[
