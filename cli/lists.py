@@ -1,7 +1,8 @@
 """`los risk-list` and `los forecast`: what a ward team reads each morning, from a census.
 
-Both take the same census block (`--data`, `--out`, `--date`, `--site`, `--history`, `--query`,
-`--mapping`, from `cli.options`) and load it the same way (`_census`).
+Both take the same census block (`--data`, `--out`, `--date`, `--allow-future-date`, `--site`,
+`--history`, `--query`, `--mapping`; the shared ones from `cli.options`) and load it the same way
+(`_census`, which also refuses a list date after the data).
 """
 
 from __future__ import annotations
@@ -25,19 +26,15 @@ from cli.options import (
 )
 
 
-def _census(
-    data: str, query: str | None, mapping: Path | None, history: str | None, settings: Any
-) -> tuple[Any, Any]:
-    """The census rows and the earlier spells (None without `--history`)."""
-    frame = loading.load(data, query, mapping, settings.los_data_dir / "quarantine" / "census.csv")
-    hist = loading.load(history, None, mapping, None) if history else None
-    return frame, hist
-
-
-def _check_date(frame: Any, on: date | None, allow_future: bool) -> None:
-    """Refuse a list date after the data (a usage error, exit 2) unless it is asked for."""
+def _census(data: str, query: str | None, mapping: Path | None, history: str | None,
+            on: date | None, allow_future: bool) -> tuple[Any, Any]:  # fmt: skip
+    """The census rows and the earlier spells (None without `--history`). A list date after
+    the census's latest admission date is refused (a usage error, exit 2) unless it is asked
+    for: before any model loads, so a typo fails at once."""
     from models.census import latest_supported_date
 
+    quarantine = loading.settings().los_data_dir / "quarantine" / "census.csv"
+    frame = loading.load(data, query, mapping, quarantine)
     latest = None if allow_future else latest_supported_date(frame, on, datetime.now(UTC).date())
     if latest is not None:
         raise typer.BadParameter(
@@ -45,6 +42,8 @@ def _check_date(frame: Any, on: date | None, allow_future: bool) -> None:
             "say who is in hospital then (give a date on or before it, or --allow-future-date)",
             param_hint="'--date'",
         )
+    hist = loading.load(history, None, mapping, None) if history else None
+    return frame, hist
 
 
 def _check_sources(data: str, query: str | None, history: str | None) -> None:
@@ -88,8 +87,7 @@ def risk_list(
         from models.risk_list import build_risk_list, write_risk_list
         from models.scorer import Scorer
 
-        frame, hist = _census(data, query, mapping, history, loading.settings())
-        _check_date(frame, on, allow_future)  # before the models load: a typo fails at once
+        frame, hist = _census(data, query, mapping, history, on, allow_future)
         settings, models, missing = loading.registered("champion")
         scorer = Scorer(models)
         cut = ReviewCut.choose(capacity, settings)  # given, else configured, else the top 10%
@@ -131,8 +129,7 @@ def forecast(
         _check_sources(data, query, history)
         from models.forecast import baseline_forecast, write_forecast
 
-        frame, hist = _census(data, query, mapping, history, loading.settings())
-        _check_date(frame, on, allow_future)
+        frame, hist = _census(data, query, mapping, history, on, allow_future)
         result = baseline_forecast(frame, on=on, days=days, at_least=tuple(at_least or ()),
                                    site=site, history=hist)  # fmt: skip
         out.print(f"list date {result.list_date.isoformat()}: {result.list_date_rule}",
