@@ -28,9 +28,14 @@ from cli.options import (
 
 def _census(data: str, query: str | None, mapping: Path | None, history: str | None,
             on: date | None, allow_future: bool) -> tuple[Any, Any]:  # fmt: skip
-    """The census rows and the earlier spells (None without `--history`). A list date after
-    the census's latest admission date is refused (a usage error, exit 2) unless it is asked
-    for: before any model loads, so a typo fails at once."""
+    """The census rows and the earlier spells (None without `--history`).
+
+    The sources' form is checked first, before anything heavy is imported; a list date after the
+    census's latest admission date is refused (a usage error, exit 2) unless it is asked for,
+    before any model loads: a typo fails at once."""
+    loading.check_source(data, query)
+    if history is not None:
+        loading.check_source(history, None)
     from models.census import latest_supported_date
 
     quarantine = loading.settings().los_data_dir / "quarantine" / "census.csv"
@@ -44,12 +49,6 @@ def _census(data: str, query: str | None, mapping: Path | None, history: str | N
         )
     hist = loading.load(history, None, mapping, None) if history else None
     return frame, hist
-
-
-def _check_sources(data: str, query: str | None, history: str | None) -> None:
-    loading.check_source(data, query)
-    if history is not None:
-        loading.check_source(history, None)
 
 
 def risk_list(
@@ -82,12 +81,11 @@ def risk_list(
 ) -> None:
     """The daily ranked list of current inpatients, with reasons."""
     with reporting_errors():
-        _check_sources(data, query, history)
+        frame, hist = _census(data, query, mapping, history, on, allow_future)
         from models.review_cut import ReviewCut
         from models.risk_list import build_risk_list, write_risk_list
         from models.scorer import Scorer
 
-        frame, hist = _census(data, query, mapping, history, on, allow_future)
         settings, models, missing = loading.registered("champion")
         scorer = Scorer(models)
         cut = ReviewCut.choose(capacity, settings)  # given, else configured, else the top 10%
@@ -126,10 +124,9 @@ def forecast(
 ) -> None:
     """Beds still occupied, and held while waiting (NCTR), per ward for the next days."""
     with reporting_errors():
-        _check_sources(data, query, history)
+        frame, hist = _census(data, query, mapping, history, on, allow_future)
         from models.forecast import baseline_forecast, write_forecast
 
-        frame, hist = _census(data, query, mapping, history, on, allow_future)
         result = baseline_forecast(frame, on=on, days=days, at_least=tuple(at_least or ()),
                                    site=site, history=hist)  # fmt: skip
         out.print(f"list date {result.list_date.isoformat()}: {result.list_date_rule}",
