@@ -20,7 +20,6 @@ from los.schema import TABLE_SUFFIXES
 
 # The same bounds as the service's dates (serving/schemas.py): outside them a date cannot be real.
 FIRST_YEAR, LAST_YEAR = 1900, 2199
-LIST_SUFFIXES: tuple[str, ...] = (".csv", ".html", ".htm", ".json")  # models/risk_list.py
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from features.completeness import MissingInput, missing_input_columns
 from los.errors import DataQualityError, DataSourceError, MissingColumnError
+from los.log_records import IN_SUMMARY
 from los.schema import (
     COLUMNS,
     COLUMNS_BY_NAME,
@@ -329,8 +330,8 @@ def quarantine_rows(
     logger.info(
         "validated %d rows: %d valid, %d quarantined", n, report.rows_valid, report.rows_quarantined
     )
-    for m in missing:
-        logger.warning("missing input %s", m.describe())
+    for m in missing:  # also a line of the report's summary, which a console prints instead
+        logger.warning("missing input %s", m.describe(), extra={IN_SUMMARY: True})
     return valid, quarantine, report
 
 

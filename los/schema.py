@@ -175,6 +175,8 @@ COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 CSV_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz")
 PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 TABLE_SUFFIXES: tuple[str, ...] = CSV_SUFFIXES + PARQUET_SUFFIXES
+# File types the risk list and the bed forecast are written to (`models.printable`).
+LIST_SUFFIXES: tuple[str, ...] = (".csv", ".html", ".htm", ".json")
 
 # Text that means "no value" on every path (CSV, Parquet, SQL, mapping): read as missing, so the
 # same row gets the same verdict whatever the source format.

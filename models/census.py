@@ -9,7 +9,8 @@ site of one extract agree. The rule used is returned in words, for the list to s
 Patients admitted after the list date are left off and counted. An admission any time on the
 list date counts, and so does one in the first `LATE_GRACE` after it, with 0 days in hospital:
 admission times are local and the default list date is UTC's (the UK is at most an hour ahead).
-A site asked for that is not in the data is a typo, not an empty list.
+A site asked for that is not in the data is a typo, not an empty list; so, for the command line,
+is a date given after the data's latest admission date (`latest_supported_date`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,20 @@ def list_date(admitted: pd.Series, on: date | None, today: date) -> tuple[date, 
     if later:
         rule += f"; {later:,} admission{'s' if later > 1 else ''} dated after today not used for it"
     return usable.max().date(), rule
+
+
+def latest_supported_date(frame: pd.DataFrame, on: date | None, today: date) -> date | None:
+    """The latest list date the data supports, when `on` is after it; None when `on` is not
+    (or not given, or the admission column is absent: the census itself then says why).
+
+    That date is the default list date: the latest admission date not after today (UTC), or today
+    when there is none. A later date is after what the extract can know (a typo such as 2052 for
+    2025, or a list asked of an old extract): everyone's stay would run on to it unseen.
+    """
+    if on is None or "admission_datetime" not in frame:
+        return None
+    latest, _ = list_date(pd.to_datetime(frame["admission_datetime"]), None, today)
+    return latest if on > latest else None
 
 
 def select_census(

@@ -10,7 +10,6 @@ a `BedProvider` (`models.bed_provider`); one writes it as CSV, HTML or JSON by e
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from models.bed_provider import BedProvider
 from models.census import census_notes, list_date, select_census, site_known
 from models.forecast_render import render_forecast
 from models.poisson_binomial import CountSummary, count_distribution, summarise
+from models.printable import write_by_suffix
 from models.stay_table import StayTable, as_known_at
 
 DEFAULT_DAYS = 7
@@ -32,7 +32,6 @@ MEASURES: dict[str, str] = {
     "occupied_beds": "beds still occupied by today's inpatients",
     "nctr_bed_days": "of those, beds held by patients past their discharge-ready date",
 }
-OUTPUT_TYPES: tuple[str, ...] = (".csv", ".html", ".htm", ".json")
 ASSUMPTION = "patients are independent; new admissions are not included"
 
 
@@ -210,18 +209,7 @@ def build_forecast(
 
 def write_forecast(result: Forecast, path: str | Path) -> Path:
     """Write the forecast as CSV, HTML or JSON by extension; returns the path."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in OUTPUT_TYPES:
-        raise DataSourceError(f"unsupported forecast type: {out.name} (use .csv, .html or .json)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        out.write_text(result.to_csv(), encoding="utf-8", newline="")
-    elif suffix == ".json":
-        out.write_text(json.dumps(result.to_dict(), indent=2))
-    else:
-        out.write_text(render_forecast(result), encoding="utf-8")
-    return out
+    return write_by_suffix(result, path, "forecast", render_forecast)
 
 
 # the optional discharge columns (CONTRACT §1) the forecast reads: absent means still in

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-from models.list_render import css_string
+from models.printable import page_environment
 
 if TYPE_CHECKING:
     from models.forecast import Forecast
@@ -24,15 +21,8 @@ def forecast_footer(result: Forecast) -> str:
 
 def render_forecast(result: Forecast) -> str:
     """The printable forecast for a bed manager or discharge team."""
-
-    env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["percent"] = lambda p: f"{100 * p:.0f}%"
-    env.filters["css_string"] = css_string
-    return env.get_template("forecast.html.j2").render(
-        result=result, page_footer=forecast_footer(result)
+    return (
+        page_environment()
+        .get_template("forecast.html.j2")
+        .render(result=result, page_footer=forecast_footer(result))
     )

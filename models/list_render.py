@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
+from models.printable import page_environment
 from models.vocabulary import SPECIALTIES
 
 if TYPE_CHECKING:  # models.risk_list imports this module at its top: a cycle at run time
-    from markupsafe import Markup
-
     from los.targets import Target
     from models.risk_list import RiskList
 
@@ -55,28 +51,9 @@ def page_footer(result: RiskList) -> str:
     )
 
 
-def css_string(text: str) -> Markup:
-    """`text` as a quoted CSS string (for `@page` margin boxes): nothing in it can end the string
-    or the style sheet."""
-    from markupsafe import Markup
-
-    escaped = "".join(
-        ch if ch.isalnum() or ch in " .,:;·–-_+/()'&%" else f"\\{ord(ch):x} " for ch in str(text)
-    )
-    return Markup(f'"{escaped}"')
-
-
 def render_risk_list(result: RiskList) -> str:
     """The printable list (A4 landscape) for a ward or discharge team."""
-
-    env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["percent"] = lambda p: f"{100 * p:.0f}%"
-    env.filters["css_string"] = css_string
+    env = page_environment()
     env.filters["specialty"] = specialty_name
     words = {t: target_words(result.definitions[t]) for t in result.targets}
     waiting = None

@@ -22,7 +22,6 @@ inpatients) to seconds; history is computed once for all of them.
 from __future__ import annotations
 
 import gc
-import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,10 +35,10 @@ import pandas as pd
 
 from features.build import with_default_history
 from features.export import csv_text
-from los.errors import DataSourceError
 from los.targets import Target
 from models.census import census_notes, select_census, site_known
 from models.list_render import render_risk_list
+from models.printable import write_by_suffix
 from models.reasons import Reason, reasons_text
 from models.registry import ModelIdentity
 from models.review_cut import ReviewCut
@@ -47,7 +46,6 @@ from models.scorer import Scorer, TargetScores
 
 RANKING_TARGETS: tuple[str, ...] = ("long_stay", "nctr")
 BAND_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
-OUTPUT_TYPES: tuple[str, ...] = (".csv", ".html", ".htm", ".json")
 _RAISES = " (raises risk)"
 
 
@@ -441,15 +439,4 @@ def _roll_up(rows: list[RiskListRow], targets: list[str], by_ward: bool) -> list
 
 def write_risk_list(result: RiskList, path: str | Path) -> Path:
     """Write the list as CSV, HTML or JSON by extension; returns the path."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in OUTPUT_TYPES:
-        raise DataSourceError(f"unsupported risk list type: {out.name} (use .csv, .html or .json)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        out.write_text(result.to_csv(), encoding="utf-8", newline="")
-    elif suffix == ".json":
-        out.write_text(json.dumps(result.to_dict(), indent=2))
-    else:
-        out.write_text(render_risk_list(result), encoding="utf-8")
-    return out
+    return write_by_suffix(result, path, "risk list", render_risk_list)

@@ -23,31 +23,21 @@ import time
 import urllib.request
 from pathlib import Path
 
+from scripts.headless_chromium import find_chromium, headless_command
+
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW = "1280,900"
 
 
 def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    sys.exit("error: headless Chromium not found (run scripts/install-chromium.sh)")
+    found = find_chromium()
+    if found is None:
+        sys.exit("error: headless Chromium not found (run scripts/install-chromium.sh)")
+    return found
 
 
 def browser_args(profile: Path) -> list[str]:
-    return [
-        chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-    ]
+    return headless_command(chromium(), profile, "--hide-scrollbars")
 
 
 def shoot(profile: Path, url: str, out: Path, window: str = WINDOW) -> Path:

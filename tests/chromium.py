@@ -9,7 +9,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -17,24 +16,17 @@ from typing import Any
 
 import pytest
 
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
+from scripts.headless_chromium import find_chromium, headless_command
+
+__all__ = ["Browser", "chromium_or_skip", "headless_command"]
 
 
 def chromium_or_skip() -> str:
     """The Chromium binary, or skip the test (`make system-deps` installs it)."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("headless Chromium not installed: run scripts/install-chromium.sh")
+    found = find_chromium()
+    if found is None:
+        pytest.skip("headless Chromium not installed: run scripts/install-chromium.sh")
+    return found
 
 
 class Browser:
@@ -52,7 +44,7 @@ class Browser:
             os.dup2(high[1], 4)
 
         self.process = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"],
+            headless_command(binary, profile, "--remote-debugging-pipe"),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -86,7 +86,10 @@ def choose_scenario(
         return NONE
     when = pd.Timestamp(start) if start else first + (last - first) * 0.75
     if not first <= when <= last:
-        raise ValueError(f"scenario start {when.date()} is outside the generated window")
+        raise ValueError(
+            f"scenario start {when.date()} is outside the generated window "
+            f"({first.date()} to {last.date()})"
+        )
     if site is None:
         site = str(np.random.default_rng([seed, 14]).choice(SITE_CODES))
     elif site not in set(SITE_CODES):

@@ -90,6 +90,8 @@ CASES = [
     Case("generate", "--truth-out", "{tmp}/a-file.txt/truth.csv", "is a file, not a folder"),
     Case("generate", "--scenario", "flood"),
     Case("generate", "--scenario-start", "2025-13-01", "not a real date"),
+    Case("generate", "--scenario-start", "2024-06-01", "without --scenario"),
+    Case("generate", "--scenario-site", "RYJ01", "without --scenario"),
     Case("monitor", "--reference", "{tmp}/absent.csv", "no such file"),
     Case("monitor", "--out", "{tmp}/a-file.txt", "is a file"),
     Case("monitor", "--query", "select 1", "needs a database URL"),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.chromium import chromium_or_skip, headless_command
 from tests.integration.test_service_server import Server, server_env, start_server
 
 KEY = "docs-offline-test-key-0123456789"
@@ -79,14 +79,6 @@ class _Dom(HTMLParser):
             self.text.append(data.strip())
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("headless Chromium not installed: run scripts/install-chromium.sh")
-
-
 def render_offline(url: str, work: Path) -> tuple[_Dom, list[str]]:
     """The page's DOM after its scripts ran, and every URL the page itself requested.
 
@@ -98,16 +90,9 @@ def render_offline(url: str, work: Path) -> tuple[_Dom, list[str]]:
     """
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     netlog = work / "netlog.json"
-    command = [
-        _chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={work / 'profile'}",
+    command = headless_command(
+        chromium_or_skip(),
+        work / "profile",
         "--proxy-server=http://127.0.0.1:9",
         "--proxy-bypass-list=127.0.0.1",
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
@@ -115,7 +100,7 @@ def render_offline(url: str, work: Path) -> tuple[_Dom, list[str]]:
         "--virtual-time-budget=20000",
         "--dump-dom",
         url,
-    ]
+    )
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     dom = _Dom()
     dom.feed(result.stdout)

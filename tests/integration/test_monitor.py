@@ -10,7 +10,6 @@ tuned to the planted site: the monitor is not told where or what changed.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from models.registry import LoadedModel, connect
 from monitoring.assess import run_monitor
 from monitoring.monitor import MonitorResult
 from monitoring.windows import split_windows
+from tests.chromium import chromium_or_skip, headless_command
 from tests.conftest import TrainedRegistry
 from tests.integration.test_cli import los
 
@@ -133,23 +133,11 @@ def test_no_change_raises_no_alert(models: dict[str, LoadedModel]) -> None:
 
 @pytest.mark.browser
 def test_monitor_html_renders_in_headless_chromium(coding: tuple, tmp_path: Path) -> None:
-    browser = next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
-    )
-    if browser is None:
-        pytest.skip("headless Chromium not installed: run scripts/install-chromium.sh")
+    browser = chromium_or_skip()
     data, out, _ = coding
     html = (out / "monitor.html").read_text()
     assert "http://" not in html and "https://" not in html and "<script" not in html
-    common = [
-        browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
+    common = headless_command(browser, tmp_path / "profile")
     url = (out / "monitor.html").resolve().as_uri()
     dom = subprocess.run(
         [*common, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from evaluation.groups import ORDER
+from tests.chromium import chromium_or_skip, headless_command
 from tests.conftest import TrainedRegistry
 from tests.factories import CONTRACT_GROUP_KEYS, CONTRACT_OVERALL_KEYS
 
@@ -140,28 +140,9 @@ class _Tables(HTMLParser):
         self.text.append(data)
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("headless Chromium not installed: run scripts/install-chromium.sh")
-
-
 @pytest.mark.browser
 def test_report_renders_in_headless_chromium(reports: Path, tmp_path: Path) -> None:
-    browser = _chromium()
-    common = [
-        browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
+    common = headless_command(chromium_or_skip(), tmp_path / "profile")
     url = (reports / "report.html").resolve().as_uri()
     dom = subprocess.run(
         [*common, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True

@@ -7,7 +7,6 @@ Named `test_service_*` so its basename differs from tests/unit/test_risk_list.py
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from los.schema import LABEL_COLUMNS
 from models.registry import connect, load_models
 from models.risk_list import build_risk_list
 from models.scorer import Scorer
+from tests.chromium import chromium_or_skip, headless_command
 from tests.conftest import TrainedRegistry
 from tests.integration.test_service_server import LOS
 
@@ -112,14 +112,10 @@ def test_html_is_printable_and_self_contained(outputs: dict[str, Path]) -> None:
 
 @pytest.mark.browser
 def test_html_renders_in_headless_chromium(outputs: dict[str, Path], tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Chromium not installed (make system-deps)")
     png = tmp_path / "list.png"
     subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,1000",
-         f"--screenshot={png}", outputs["html"].resolve().as_uri()],
+        headless_command(chromium_or_skip(), tmp_path / "profile", "--window-size=1400,1000",
+                         f"--screenshot={png}", outputs["html"].resolve().as_uri()),
         capture_output=True, timeout=120, check=False,
     )  # fmt: skip
     assert png.exists() and png.stat().st_size > 20_000
