@@ -18,7 +18,14 @@ Split and calibration: the flag models' temporal periods. The booster learns on 
 period with early stopping on the validation period's (weighted) patient-days; a Platt
 calibrator of the hazard's log-odds is fitted on every patient-day of the calibration period,
 which makes the summed hazards match the observed discharges day by day there, so the curve's
-calibration at 3/7/14/21 days follows from the hazards' calibration.
+calibration at 3/7/14/21 days follows from the hazards' calibration. When within its day a stay
+ends (`models.within_day`) is estimated from the training period's ended stays and kept in the
+bundle, so quantiles are read on the continuous scale stays are measured on.
+
+Test: every spell admitted in the test period, the ended ones and those still in hospital at the
+data's end (censored; `evaluation.stay_metrics` weights for them). Leaving the latter out
+drops long stays admitted near the end and overstates the interval's coverage (on 200,000
+generated spells the true curve covers 0.807 of the ended spells against 0.800 of all).
 """
 
 from __future__ import annotations
@@ -42,7 +49,16 @@ from models.bundle import ModelBundle
 from models.calibration import PlattCalibrator
 from models.registry import ModelIdentity
 from models.stay_curve import HORIZON, StayCurves
-from models.stay_model import DAY_COLUMN, NCTR_WAIT_KEY, NctrWait, nctr_days, stay_curves, with_day
+from models.stay_model import (
+    DAY_COLUMN,
+    NCTR_WAIT_KEY,
+    WITHIN_DAY_KEY,
+    NctrWait,
+    nctr_days,
+    stay_curves,
+    with_day,
+)
+from models.within_day import estimate_shape
 from training.fit import booster_params
 from training.prepare import PreparedData
 from training.split import assign_periods
@@ -129,33 +145,48 @@ def data_end(admissions: pd.DataFrame) -> pd.Timestamp:
     return max(admitted, discharged) if pd.notna(discharged) else admitted
 
 
-def _spell_matrix(
-    prepared: PreparedData, admissions: pd.DataFrame
-) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+@dataclass(frozen=True)
+class SpellMatrix:
+    """Ended spells (prepared, first) then the spells still in hospital (censored): rows, their
+    labels in the extract (`source`), encoded features and periods."""
+
+    spells: pd.DataFrame
+    source: pd.Index
+    x: np.ndarray
+    period: pd.Series
+
+
+def spell_matrix(prepared: PreparedData, admissions: pd.DataFrame) -> SpellMatrix:
     """Ended spells (prepared) plus the spells still in hospital (censored), with their encoded
     features and periods; history from the whole extract."""
+    ended = admissions.index[admissions["discharge_datetime"].notna()]
     open_rows = admissions.loc[admissions["discharge_datetime"].isna()]
     if open_rows.empty:
-        return prepared.admissions, prepared.x, prepared.period
+        return SpellMatrix(prepared.admissions, ended, prepared.x, prepared.period)
     spec: FeatureSpec = prepared.encoder.spec_
     x_open = prepared.encoder.transform(derive_features(open_rows, spec, admissions))
     spells = pd.concat([prepared.admissions, open_rows], ignore_index=True)
-    period = assign_periods(
-        pd.concat([prepared.admissions, open_rows])["admission_datetime"].reset_index(drop=True),
-        prepared.boundaries,
+    period = assign_periods(spells["admission_datetime"], prepared.boundaries)
+    return SpellMatrix(
+        spells, ended.append(open_rows.index), np.vstack([prepared.x, x_open]), period
     )
-    return spells, np.vstack([prepared.x, x_open]), period
 
 
 def fit_hazard(
-    prepared: PreparedData, admissions: pd.DataFrame, config: TrainingConfig
+    prepared: PreparedData,
+    admissions: pd.DataFrame,
+    config: TrainingConfig,
+    matrix: SpellMatrix | None = None,
 ) -> tuple[ModelBundle, dict[str, int]]:
-    """The hazard booster (train, early stopping on validation) and its Platt calibration on
-    the calibration period's patient-days, as a bundle of `stay_distribution_target()`."""
+    """The hazard booster (train, early stopping on validation), its Platt calibration on
+    the calibration period's patient-days and the training period's within-day shape, as a
+    bundle of `stay_distribution_target()`. `matrix`: `spell_matrix(prepared, admissions)`,
+    when the caller has it already."""
     target = stay_distribution_target()
     as_of = data_end(admissions)
-    spells, x, period = _spell_matrix(prepared, admissions)
-    stayed, ended = _stays(spells, as_of)
+    matrix = matrix or spell_matrix(prepared, admissions)
+    x, period = matrix.x, matrix.period
+    stayed, ended = _stays(matrix.spells, as_of)
     rng = np.random.default_rng(config.seed)
 
     def rows(name: str, per_spell: float) -> tuple[np.ndarray, PatientDays]:
@@ -215,6 +246,8 @@ def fit_hazard(
         },
         target_definition=target,
     )
+    trained = (period == "train").to_numpy() & ended
+    bundle.metadata[WITHIN_DAY_KEY] = estimate_shape(stayed[trained], HORIZON).tolist()
     tr = np.flatnonzero(prepared.mask("train"))
     waits = nctr_waits(prepared.admissions.iloc[tr])
     with_wait = tr[np.isfinite(waits)]
@@ -308,15 +341,25 @@ def fit_stay(
     `flags` maps a long-stay threshold to its flag model's (test rows within the prepared
     spells, labels, probabilities) for the agreement figures; `nctr` (the NCTR flag model)
     gives the expected NCTR days, compared with the truth's when the oracle is known."""
-    bundle, counts = fit_hazard(prepared, admissions, config)
+    matrix = spell_matrix(prepared, admissions)
+    bundle, counts = fit_hazard(prepared, admissions, config, matrix)
     te = np.flatnonzero(prepared.mask("test"))
     test = prepared.admissions.iloc[te]
     curves = stay_curves(bundle, prepared.x[te])
+    # evaluated: the test period's ended spells (first, as `curves`) and those still in hospital
+    every = np.flatnonzero((matrix.period == "test").to_numpy())
+    still_in = every[every >= len(prepared.admissions)]
+    evaluated = np.concatenate([te, still_in])
+    all_curves = StayCurves(
+        np.vstack([curves.survival, stay_curves(bundle, matrix.x[still_in]).survival]),
+        curves.within_day,
+    )
     truth = None
     if config.targets.stay_oracle:
-        ended = admissions.loc[admissions["discharge_datetime"].notna()]
-        truth = oracle_curves(admissions, ended.iloc[te])
-    evaluation = evaluate_distribution(test, curves, truth, config, as_of=data_end(admissions))
+        truth = oracle_curves(admissions, admissions.loc[matrix.source[evaluated]])
+    evaluation = evaluate_distribution(
+        matrix.spells.iloc[evaluated], all_curves, truth, config, as_of=data_end(admissions)
+    )
     evaluation.gates = stay_gates(evaluation, config) + evaluation.gates
     position = {int(i): k for k, i in enumerate(te)}
     flag_rows = {
@@ -327,13 +370,14 @@ def fit_stay(
     for name, figures in agree.items():
         log.info("stay curve vs %s: %s", name, figures)
     counts["test"] = len(te)
+    counts["test_still_in_hospital"] = len(still_in)
     nctr_figures: dict[str, float | None] = {}
     if nctr is not None:
         days = nctr_days(bundle, curves, nctr.probability(prepared.x[te], test))
         finite = np.isfinite(days)
         nctr_figures["mean_expected_days"] = float(days[finite].mean()) if finite.any() else None
         if truth is not None and finite.any():
-            true_days = np.asarray(truth.nctr_expected_days, dtype=float)
+            true_days = np.asarray(truth.nctr_expected_days, dtype=float)[: len(te)]
             nctr_figures["mean_true_days"] = float(true_days.mean())
             nctr_figures["mean_abs_error_days"] = float(np.abs(days - true_days)[finite].mean())
         log.info("expected NCTR days on the test period: %s", nctr_figures)
