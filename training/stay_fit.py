@@ -1,18 +1,9 @@
 """Fit the length-of-stay distribution model (issue 13 item 1; CONTRACT §7; METHODS "Stay
 distribution per patient").
 
-Patient-day rows: a spell that stayed L days gives rows k = 0..min(floor(L), HORIZON - 1), event
-1 on day floor(L) (discharged before day k + 1), 0 before. A death ends the stay like any
-discharge (the stay distribution is of LOS, as `long_stay` counts it with deaths kept; death as
-a competing event matters for NCTR days, `models.stay_curve.nctr_expected_days`). A spell still
-in hospital at the data's end contributes its complete days, all 0 (censored); a stay past
-HORIZON contributes days 0..HORIZON - 1, all 0 (beyond the grid the curve carries the last day's
-hazard).
-
-Bounded expansion: every event row is kept; non-event rows are sampled at a rate that keeps at
-most `ROWS_PER_SPELL` rows per spell on average, each kept row weighted 1 / rate (an unbiased
-log-likelihood). At the generator's mean stay (~6 days, ~7 rows a spell) this keeps about
-half the rows.
+Patient-day rows (`training.stay_days`): every spell, ended or still in hospital (censored),
+one row per day in hospital, with the non-event rows sampled to at most `ROWS_PER_SPELL` per
+spell on average and weighted back.
 
 Split and calibration: the flag models' temporal periods. The booster learns on the training
 period with early stopping on the validation period's (weighted) patient-days; a Platt
@@ -41,7 +32,6 @@ import pandas as pd
 from evaluation.gates import GateResult
 from evaluation.metrics import safe_auroc
 from evaluation.stay_evaluation import DistributionEvaluation, evaluate_distribution
-from features.build import FeatureSpec, derive_features
 from los.config import TrainingConfig
 from los.schema import DIED_DESTINATION
 from los.targets import NCTR_DELAY_DAYS, Target, stay_distribution_target
@@ -61,7 +51,14 @@ from models.stay_model import (
 from models.within_day import estimate_shape
 from training.fit import booster_params
 from training.prepare import PreparedData
-from training.split import assign_periods
+from training.stay_days import (
+    PatientDays,
+    SpellMatrix,
+    data_end,
+    sample_days,
+    spell_matrix,
+    stays_at,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,46 +69,6 @@ ROWS_PER_SPELL = 4.0
 AGREEMENT_DAYS = (7, 21)
 """P(LOS >= d) from the curve is compared with the `long_stay` models at these days."""
 _DAY = pd.Timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class PatientDays:
-    """Patient-day rows: the spell (row of the spells' matrix), day, event and weight."""
-
-    spell: np.ndarray
-    day: np.ndarray
-    event: np.ndarray
-    weight: np.ndarray
-
-
-def expand(stayed: np.ndarray, ended: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every patient-day row of spells that stayed `stayed` days (whole stay if `ended`, else
-    so far): (spell, day, event)."""
-    stayed = np.clip(np.asarray(stayed, dtype=float), 0.0, None)
-    whole = np.floor(stayed).astype(int)
-    # ended: days 0..floor(L) (the last holds the discharge); censored: complete days only
-    count = np.where(ended, whole + 1, whole)
-    count = np.minimum(count, HORIZON)
-    spell = np.repeat(np.arange(len(stayed)), count)
-    start = np.repeat(np.cumsum(count) - count, count)
-    day = np.arange(len(spell)) - start
-    event = (ended[spell] & (day == whole[spell])).astype(float)
-    return spell, day, event
-
-
-def sample_days(
-    stayed: np.ndarray, ended: np.ndarray, rng: np.random.Generator, per_spell: float
-) -> PatientDays:
-    """The patient-day rows with non-event rows sampled to about `per_spell` rows per spell,
-    weighted by the inverse of their sampling rate."""
-    spell, day, event = expand(stayed, ended)
-    events = event == 1
-    budget = per_spell * len(stayed) - events.sum()
-    others = int((~events).sum())
-    rate = 1.0 if others == 0 else float(np.clip(budget / others, 0.05, 1.0))
-    keep = events | (rng.random(len(spell)) < rate)
-    weight = np.where(events, 1.0, 1.0 / rate)[keep]
-    return PatientDays(spell[keep], day[keep], event[keep], weight)
 
 
 @dataclass
@@ -130,48 +87,6 @@ class StayRun:
     identity: ModelIdentity | None = None  # once registered (`training.stay_register`)
 
 
-def _stays(admissions: pd.DataFrame, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
-    admitted = pd.to_datetime(admissions["admission_datetime"])
-    discharged = pd.to_datetime(admissions["discharge_datetime"])
-    ended = discharged.notna().to_numpy()
-    end = discharged.where(discharged.notna(), as_of)
-    return ((end - admitted) / _DAY).to_numpy(float), ended
-
-
-def data_end(admissions: pd.DataFrame) -> pd.Timestamp:
-    """The extract's end: its latest admission or discharge time."""
-    admitted = pd.to_datetime(admissions["admission_datetime"]).max()
-    discharged = pd.to_datetime(admissions["discharge_datetime"]).max()
-    return max(admitted, discharged) if pd.notna(discharged) else admitted
-
-
-@dataclass(frozen=True)
-class SpellMatrix:
-    """Ended spells (prepared, first) then the spells still in hospital (censored): rows, their
-    labels in the extract (`source`), encoded features and periods."""
-
-    spells: pd.DataFrame
-    source: pd.Index
-    x: np.ndarray
-    period: pd.Series
-
-
-def spell_matrix(prepared: PreparedData, admissions: pd.DataFrame) -> SpellMatrix:
-    """Ended spells (prepared) plus the spells still in hospital (censored), with their encoded
-    features and periods; history from the whole extract."""
-    ended = admissions.index[admissions["discharge_datetime"].notna()]
-    open_rows = admissions.loc[admissions["discharge_datetime"].isna()]
-    if open_rows.empty:
-        return SpellMatrix(prepared.admissions, ended, prepared.x, prepared.period)
-    spec: FeatureSpec = prepared.encoder.spec_
-    x_open = prepared.encoder.transform(derive_features(open_rows, spec, admissions))
-    spells = pd.concat([prepared.admissions, open_rows], ignore_index=True)
-    period = assign_periods(spells["admission_datetime"], prepared.boundaries)
-    return SpellMatrix(
-        spells, ended.append(open_rows.index), np.vstack([prepared.x, x_open]), period
-    )
-
-
 def fit_hazard(
     prepared: PreparedData,
     admissions: pd.DataFrame,
@@ -186,7 +101,7 @@ def fit_hazard(
     as_of = data_end(admissions)
     matrix = matrix or spell_matrix(prepared, admissions)
     x, period = matrix.x, matrix.period
-    stayed, ended = _stays(matrix.spells, as_of)
+    stayed, ended = stays_at(matrix.spells, as_of)
     rng = np.random.default_rng(config.seed)
 
     def rows(name: str, per_spell: float) -> tuple[np.ndarray, PatientDays]:
