@@ -1,7 +1,8 @@
 """`make bench`: training, batch scoring and service benchmarks in one run (tables + JSON).
 
     uv run python benchmarks/run.py                    # 100k, 1M, 3M training, 1M scoring,
-                                                       # the 10,000-patient risk list, service
+                                                       # the 10,000-patient risk list, the stay
+                                                       # distribution (benchmarks/stay.py), service
     uv run python benchmarks/run.py --train-sizes 100000 --score-rows 200000   # quicker
     uv run python benchmarks/run.py --tune             # also: defaults vs tuned vs reference
 Not part of `make test`: it takes about 20 minutes on 2 cores.
@@ -14,7 +15,7 @@ import subprocess
 import sys
 
 from benchmarks import list as risk_list
-from benchmarks import score, train, tune
+from benchmarks import score, stay, train, tune
 from benchmarks.common import ROOT, save
 
 
@@ -29,6 +30,9 @@ def main() -> None:
     parser.add_argument("--list-inpatients", type=int, default=10_000, help="risk list census")
     parser.add_argument("--skip-serve", action="store_true")
     parser.add_argument(
+        "--stay-train-rows", type=int, default=30_000, help="spells the stay benchmark trains on"
+    )
+    parser.add_argument(
         "--tune",
         action="store_true",
         help="also run the LightGBM settings benchmark (benchmarks/tune.py, ~15 minutes)",
@@ -38,6 +42,7 @@ def main() -> None:
         **train.main(args.train_sizes),
         **score.main(args.score_rows, 100_000, use_env=False, shap_rows=args.shap_rows),
         **risk_list.main(args.list_inpatients, 4, 100_000, use_env=False),
+        **stay.main(args.stay_train_rows, 2_000, 5),
     }
     if args.tune:
         payload.update(tune.main(tune.DEFAULT_DATASETS))

@@ -5,7 +5,9 @@ admission features (the one feature path, the flag models' columns, `bundle.enco
 day in hospital `k` (0..HORIZON - 1) as the last input column, `DAY_COLUMN`. Its Platt
 calibrator maps the booster's log-odds to calibrated hazards (fitted on the calibration
 period's patient-days, `training.stay_fit`). The curve is `StayCurves.from_hazards`: monotone
-by construction.
+by construction, read between whole days by the training period's within-day shape of when
+stays end (`models.within_day`, kept in the bundle's metadata, `within_day`; a bundle without
+one reads linearly).
 
 NCTR days (`nctr_days`): the NCTR flag model's probability times the expected wait of an NCTR
 spell, `NctrWait`: wait = intercept + slope * E[min(LOS, 60) | x] from this curve, at least a
@@ -34,6 +36,8 @@ DAY_COLUMN = "day_in_hospital"
 """The hazard model's extra input, after the encoder's columns."""
 NCTR_WAIT_KEY = "nctr_wait"
 """The bundle metadata key of the NCTR wait model (`NctrWait.to_dict`)."""
+WITHIN_DAY_KEY = "within_day"
+"""The bundle metadata key of the within-day shape (`models.within_day`, a list of lists)."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +86,20 @@ def patient_days(x: np.ndarray) -> np.ndarray:
     return with_day(np.repeat(x, HORIZON, axis=0), days)
 
 
+def within_day_of(bundle: ModelBundle) -> np.ndarray | None:
+    """The bundle's within-day shape (None: read linearly between days)."""
+    shape = bundle.metadata.get(WITHIN_DAY_KEY)
+    return None if shape is None else np.asarray(shape, dtype=float)
+
+
 def stay_curves(bundle: ModelBundle, x: np.ndarray) -> StayCurves:
     """The calibrated stay curves of encoded admission rows `x` (one curve per row)."""
+    shape = within_day_of(bundle)
     if len(x) == 0:
-        return StayCurves(np.ones((0, HORIZON + 1)))
+        return StayCurves(np.ones((0, HORIZON + 1)), shape)
     raw = bundle.raw_score(patient_days(x))
     hazard = bundle.calibrator.transform(raw).reshape(len(x), HORIZON)
-    return StayCurves.from_hazards(hazard)
+    return StayCurves.from_hazards(hazard, shape)
 
 
 def stay_contributions(bundle: ModelBundle, x: np.ndarray) -> np.ndarray:

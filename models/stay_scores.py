@@ -4,10 +4,10 @@
 
 A current inpatient (no `discharge_datetime`) scored at `as_of` has stayed `as_of - admission`
 days: its quantiles are those days plus the quantiles of the stay still to come
-(`StayCurves.conditional`), so never fewer than the days already stayed. Without `as_of` (the
-service scores admissions as they arrive) or for an ended spell, the curve from admission is
-used. `as_of` for `los score` is `data_as_of`: the latest admission time not after now (UTC),
-the same moment for every row of an extract.
+(`StayCurves.quantile` given the days stayed), so never fewer than the days already stayed.
+Without `as_of` (the service scores admissions as they arrive) or for an ended spell, the curve
+from admission is used. `as_of` for `los score` is `data_as_of`: the latest admission time not
+after now (UTC), the same moment for every row of an extract.
 
 `los_reasons` (`los score` with reasons for every row): the flag models' SHAP reasons
 (`models.reasons`) applied to the hazard's calibrated log-odds on day 0, negated
@@ -76,8 +76,7 @@ def stay_columns(
     `p_nctr` is the NCTR flag model's probability (None: no NCTR model, days left blank)."""
     curves = stay_curves(bundle, x)
     stayed = days_stayed(admissions, as_of)
-    ahead = curves.conditional(stayed)
-    p10, median, p90 = (stayed + ahead.quantile(q) for q in (0.1, 0.5, 0.9))
+    p10, median, p90 = (stayed + curves.quantile(q, stayed) for q in (0.1, 0.5, 0.9))
     admitted = pd.to_datetime(pd.Series(np.asarray(admissions["admission_datetime"])))
     discharge = (admitted + pd.to_timedelta(median, unit="D")).dt.date
     nctr = nctr_days(bundle, curves, p_nctr)

@@ -55,6 +55,11 @@ def test_training_evaluates_registers_and_agrees(stay_registry: TrainedRegistry)
     registry.connect(stay_registry.settings.tracking_uri)
     bundle, identity = registry.load_bundle("los-stay-distribution", registry.CHAMPION)
     assert bundle.label_target.kind == "stay_distribution" and identity.version == "1"
+    from models.stay_model import within_day_of
+
+    shape = within_day_of(bundle)  # when within its day a stay ends, kept through the registry
+    assert shape is not None and shape.shape == (60, 49)
+    np.testing.assert_array_equal(shape, within_day_of(stay.bundle))
     for days in (7, 21):  # agreement with the long-stay flag models, reported
         agree = stay.agreement[f"long_stay_{days}"]
         assert agree["n"] > 0 and 0 <= agree["mean_abs_difference"] < 0.2

@@ -9,7 +9,8 @@ import pytest
 from los.targets import Target, label, stay_distribution_target
 from models.stay_curve import HORIZON, StayCurves
 from models.stay_model import NctrWait, patient_days, with_day
-from training.stay_fit import expand, fit_nctr_wait, sample_days
+from training.stay_days import expand, sample_days
+from training.stay_fit import fit_nctr_wait
 
 
 def test_expand_gives_one_row_per_day_and_the_event_on_the_last() -> None:

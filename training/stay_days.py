@@ -1,0 +1,111 @@
+"""Patient-day rows of the length-of-stay distribution model (`training.stay_fit`).
+
+A spell that stayed L days gives rows k = 0..min(floor(L), HORIZON - 1), event 1 on day floor(L)
+(discharged before day k + 1), 0 before. A death ends the stay like any discharge (the stay
+distribution is of LOS, as `long_stay` counts it with deaths kept; death as a competing event
+matters for NCTR days, `models.stay_curve.nctr_expected_days`). A spell still in hospital at the
+data's end contributes its complete days, all 0 (censored); a stay past HORIZON contributes days
+0..HORIZON - 1, all 0 (beyond the grid the curve carries the last day's hazard).
+
+Bounded expansion: every event row is kept; non-event rows are sampled at a rate that keeps at
+most a given number of rows per spell on average, each kept row weighted 1 / rate (an unbiased
+log-likelihood). At the generator's mean stay (~6 days, ~7 rows a spell) and 4 rows a spell
+this keeps about half the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.build import FeatureSpec, derive_features
+from models.stay_curve import HORIZON
+from training.prepare import PreparedData
+from training.split import assign_periods
+
+_DAY = pd.Timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class PatientDays:
+    """Patient-day rows: the spell (row of the spells' matrix), day, event and weight."""
+
+    spell: np.ndarray
+    day: np.ndarray
+    event: np.ndarray
+    weight: np.ndarray
+
+
+def expand(stayed: np.ndarray, ended: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every patient-day row of spells that stayed `stayed` days (whole stay if `ended`, else
+    so far): (spell, day, event)."""
+    stayed = np.clip(np.asarray(stayed, dtype=float), 0.0, None)
+    whole = np.floor(stayed).astype(int)
+    # ended: days 0..floor(L) (the last holds the discharge); censored: complete days only
+    count = np.where(ended, whole + 1, whole)
+    count = np.minimum(count, HORIZON)
+    spell = np.repeat(np.arange(len(stayed)), count)
+    start = np.repeat(np.cumsum(count) - count, count)
+    day = np.arange(len(spell)) - start
+    event = (ended[spell] & (day == whole[spell])).astype(float)
+    return spell, day, event
+
+
+def sample_days(
+    stayed: np.ndarray, ended: np.ndarray, rng: np.random.Generator, per_spell: float
+) -> PatientDays:
+    """The patient-day rows with non-event rows sampled to about `per_spell` rows per spell,
+    weighted by the inverse of their sampling rate."""
+    spell, day, event = expand(stayed, ended)
+    events = event == 1
+    budget = per_spell * len(stayed) - events.sum()
+    others = int((~events).sum())
+    rate = 1.0 if others == 0 else float(np.clip(budget / others, 0.05, 1.0))
+    keep = events | (rng.random(len(spell)) < rate)
+    weight = np.where(events, 1.0, 1.0 / rate)[keep]
+    return PatientDays(spell[keep], day[keep], event[keep], weight)
+
+
+def stays_at(admissions: pd.DataFrame, as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    """Days each spell stayed (the whole stay if ended, else up to `as_of`) and whether it ended."""
+    admitted = pd.to_datetime(admissions["admission_datetime"])
+    discharged = pd.to_datetime(admissions["discharge_datetime"])
+    ended = discharged.notna().to_numpy()
+    end = discharged.where(discharged.notna(), as_of)
+    return ((end - admitted) / _DAY).to_numpy(float), ended
+
+
+def data_end(admissions: pd.DataFrame) -> pd.Timestamp:
+    """The extract's end: its latest admission or discharge time."""
+    admitted = pd.to_datetime(admissions["admission_datetime"]).max()
+    discharged = pd.to_datetime(admissions["discharge_datetime"]).max()
+    return max(admitted, discharged) if pd.notna(discharged) else admitted
+
+
+@dataclass(frozen=True)
+class SpellMatrix:
+    """Ended spells (prepared, first) then the spells still in hospital (censored): rows, their
+    labels in the extract (`source`), encoded features and periods."""
+
+    spells: pd.DataFrame
+    source: pd.Index
+    x: np.ndarray
+    period: pd.Series
+
+
+def spell_matrix(prepared: PreparedData, admissions: pd.DataFrame) -> SpellMatrix:
+    """Ended spells (prepared) plus the spells still in hospital (censored), with their encoded
+    features and periods; history from the whole extract."""
+    ended = admissions.index[admissions["discharge_datetime"].notna()]
+    open_rows = admissions.loc[admissions["discharge_datetime"].isna()]
+    if open_rows.empty:
+        return SpellMatrix(prepared.admissions, ended, prepared.x, prepared.period)
+    spec: FeatureSpec = prepared.encoder.spec_
+    x_open = prepared.encoder.transform(derive_features(open_rows, spec, admissions))
+    spells = pd.concat([prepared.admissions, open_rows], ignore_index=True)
+    period = assign_periods(spells["admission_datetime"], prepared.boundaries)
+    return SpellMatrix(
+        spells, ended.append(open_rows.index), np.vstack([prepared.x, x_open]), period
+    )
