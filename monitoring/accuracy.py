@@ -100,13 +100,13 @@ def check_estimate(
     z: float,
 ) -> EstimateCheck:
     """Judge |estimated - realised| <= `tolerance` where label noise (z x sd) allows it."""
-    if realised is None or estimated is None or sampling_sd is None:
+    if realised is None or estimated is None:
         return EstimateCheck(estimated, realised, sampling_sd, open_share, False, None, NO_REALISED)
     if open_share > OPEN_SHARE:
         return EstimateCheck(
             estimated, realised, sampling_sd, open_share, False, None, LABELS_PENDING
         )
-    if not np.isfinite(sampling_sd) or z * sampling_sd > tolerance:
+    if sampling_sd is None or not np.isfinite(sampling_sd) or z * sampling_sd > tolerance:
         return EstimateCheck(estimated, realised, sampling_sd, open_share, False, None, TOO_SMALL)
     within = bool(abs(estimated - realised) <= tolerance)
     return EstimateCheck(estimated, realised, sampling_sd, open_share, True, within, None)

@@ -24,7 +24,7 @@ from los.config import TrainingConfig
 from los.targets import Target, label, length_of_stay_days
 from models.registry import LoadedModel
 from models.scorer import Scorer
-from monitoring.accuracy import EstimateCheck, check_estimate, label_noise_sd
+from monitoring.accuracy import OPEN_SHARE, EstimateCheck, check_estimate, label_noise_sd
 from monitoring.drift import (
     CATEGORICAL_INPUTS,
     Binning,
@@ -328,5 +328,7 @@ class Monitor:
         labelled = ~np.isnan(tw.y_rec[rec_mask])
         p, q = tw.p_rec[rec_mask][labelled], q[labelled]
         estimated = float(weighted_auroc(p, q[None, :], 1 - q[None, :])[0])
-        sd = label_noise_sd(p, q, max(self.mc.n_bootstrap, 50), self.check_rng)
+        sd = None  # no simulation where labels are still arriving: nothing to judge yet
+        if open_share <= OPEN_SHARE:
+            sd = label_noise_sd(p, q, max(self.mc.n_bootstrap, 50), self.check_rng)
         return check_estimate(estimated, realised, sd, open_share, tolerance, z)
