@@ -1,6 +1,6 @@
 """Monitoring benchmark (issue 14): false alarms, detection delay, estimate vs realised, speed.
 
-Usage: PYTHONPATH=. python benchmarks/monitor.py [--seeds 10] [--skip-speed]
+Usage: PYTHONPATH=. python benchmarks/monitor.py [--seeds 10] [--skip-speed] [--estimate-only]
 
 Models: trained once (fast test settings) on 20k generated spells to mid-2025, registered in a
 temporary SQLite registry. Then, on fresh extracts from other seeds:
@@ -10,7 +10,10 @@ temporary SQLite registry. Then, on fresh extracts from other seeds:
   the first week with an NCTR observed/expected alert at the planted site, and any alert
   elsewhere;
 - estimated vs realised AUROC: `none`, recent = July 2025 with its labels complete (extract to
-  the end of September), per segment over the seeds;
+  the end of September), per segment over the seeds, at two extract sizes (60k and 200k
+  spells): the difference split into the estimate's error and the labels' noise against the
+  generator's true probabilities, and the product's judgement of each segment
+  (`monitoring.accuracy`);
 - speed: `los monitor --reference --data` on 200k reference and 50k recent spells (subprocess).
 """
 
@@ -89,56 +92,101 @@ def detection(models: dict, seeds: list[int]) -> dict[str, Any]:
     return {"runs": out}
 
 
-def estimate_vs_realised(models: dict, seeds: list[int]) -> dict[str, Any]:
-    rows = []
-    for seed in seeds:
-        data = _extract(seed, "none", pd.Timestamp("2025-09-30")).admissions
-        admitted = pd.to_datetime(data["admission_datetime"])
-        recent = data.loc[(admitted >= START) & (admitted < START + pd.Timedelta(days=31))]
-        from monitoring.windows import model_window
+TRUTH = {"long_stay": "p_long_stay", "long_stay_21": "p_long_stay_21", "nctr": "p_nctr"}
 
-        t0, t1 = model_window(models)
-        reference = data.loc[(admitted >= t0) & (admitted <= t1)]
-        doc = _monitor(recent.reset_index(drop=True), models, reference).document
-        for target, tv in doc["targets"].items():
-            segments = {("overall", "all"): tv["overall"]}
-            segments |= {(a, g): e for a, gs in tv["segments"].items() for g, e in gs.items()}
-            for (attribute, group), e in segments.items():
-                if e.get("suppressed") or e.get("realised_auroc") is None:
-                    continue
-                rows.append(
-                    {
-                        "seed": seed,
-                        "target": target,
-                        "attribute": attribute,
-                        "group": group,
-                        "n": e["n"],
-                        "labelled": e["labelled"],
-                        "estimated": e["estimated_auroc"],
-                        "realised": e["realised_auroc"],
-                        "ci": e["realised_auroc_ci"],
-                    }
-                )
-        print(f"  estimate seed {seed}: {len(rows)} segment rows so far", flush=True)
-    frame = pd.DataFrame(rows)
-    frame["diff"] = frame["estimated"] - frame["realised"]
+
+def estimate_rows(models: dict, seed: int, rows: int) -> list[dict[str, Any]]:
+    """One `none` extract of `rows` spells (November 2024 to September 2025); recent = July
+    2025 with its labels complete, reference = the models' test period. Per target and
+    segment, the product's own check (`Monitor.estimate_check`) beside the truth: `oracle` is
+    CBPE with the generator's true probabilities on the same labelled rows (the realised
+    AUROC's expected value), so estimated - oracle is the estimate's error and realised -
+    oracle the labels' noise."""
+    from features.generate import generate_admissions
+    from los.config import TrainingConfig
+    from monitoring.accuracy import critical_z
+    from monitoring.estimate import weighted_auroc
+    from monitoring.monitor import Monitor
+    from monitoring.windows import model_window
+
+    generated = generate_admissions(
+        rows, seed, start="2024-11-01", end="2025-09-30", scenario="none"
+    )
+    data, truth = generated.admissions, generated.truth.set_index("spell_id")
+    admitted = pd.to_datetime(data["admission_datetime"])
+    t0, t1 = model_window(models)
+    recent = data.loc[(admitted >= START) & (admitted < START + pd.Timedelta(days=31))]
+    reference = data.loc[(admitted >= t0) & (admitted <= t1)]
+    m = Monitor(reference.reset_index(drop=True), recent.reset_index(drop=True), models,
+                TrainingConfig())  # fmt: skip
+    segments = [s for s in m.segments() if m.assessed(s[2], s[3])]
+    z = critical_z(m.mc.estimate_check_level, len(segments) * len(m.targets))
+    out = []
+    for target, tw in m.targets.items():
+        p_true = truth.loc[m.rec.frame["spell_id"], TRUTH[target]].to_numpy(float)
+        for attribute, group, rm, cm in segments:
+            real = m.realised(tw, rm, cm)
+            check = m.estimate_check(tw, rm, cm, real["realised_auroc"], z)
+            if check.realised is None or check.estimated is None:
+                continue
+            known = cm & ~np.isnan(tw.y_rec)
+            pt = p_true[known]
+            oracle = float(weighted_auroc(tw.p_rec[known], pt[None, :], 1 - pt[None, :])[0])
+            out.append(
+                {
+                    "seed": seed,
+                    "target": target,
+                    "attribute": attribute,
+                    "group": group,
+                    "n": int(cm.sum()),
+                    "labelled": int(known.sum()),
+                    "events": int(np.nansum(tw.y_rec[known])),
+                    "estimated": check.estimated,
+                    "realised": check.realised,
+                    "oracle": oracle,
+                    "diff": check.difference,
+                    "bias": check.estimated - oracle,
+                    "noise": check.realised - oracle,
+                    "sd": check.sampling_sd,
+                    "judged": check.judged,
+                    "note": check.note,
+                    "z": z,
+                }
+            )
+    return out
+
+
+def estimate_vs_realised(models: dict, seeds: list[int], rows: int) -> dict[str, Any]:
+    frame = pd.DataFrame([r for seed in seeds for r in estimate_rows(models, seed, rows)])
+    print(f"  estimate: {len(frame)} segment rows over {len(seeds)} seeds", flush=True)
     per = (
         frame.groupby(["target", "attribute", "group"])
         .agg(
             runs=("diff", "size"),
             n=("n", "mean"),
+            events=("events", "mean"),
             estimated=("estimated", "mean"),
             realised=("realised", "mean"),
             mean_diff=("diff", "mean"),
-            mean_abs_diff=("diff", lambda d: float(np.mean(np.abs(d)))),
+            mean_bias=("bias", "mean"),
+            noise_sd=("noise", "std"),
+            sd=("sd", "mean"),
+            judged=("judged", "mean"),
             within_002=("diff", lambda d: float(np.mean(np.abs(d) <= 0.02))),
         )
         .reset_index()
     )
+    judged = frame[frame["judged"]]
     return {
+        "rows_per_extract": rows,
         "segments": per.to_dict("records"),
         "share_within_002": float(np.mean(np.abs(frame["diff"]) <= 0.02)),
-        "share_mean_within_002": float(np.mean(np.abs(per["mean_diff"]) <= 0.02)),
+        "share_bias_within_002": float(np.mean(np.abs(frame["bias"]) <= 0.02)),
+        "noise_over_sd": float(np.std(frame["noise"] / frame["sd"])),
+        "judged": len(judged),
+        "judged_within_002": int(np.sum(np.abs(judged["diff"]) <= 0.02)),
+        "largest_judged_diff": float(np.abs(judged["diff"]).max()) if len(judged) else None,
+        "pairs": len(frame),
     }
 
 
@@ -184,6 +232,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--shock-seeds", type=int, default=3)
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--estimate-only", action="store_true")
+    parser.add_argument(
+        "--estimate-rows", type=int, nargs="+", default=[60_000, 200_000],
+        help="extract sizes of the estimate-vs-realised runs (one set of seeds each)",
+    )  # fmt: skip
     args = parser.parse_args()
     from features.generate import generate_admissions
     from los.config import Settings
@@ -202,47 +255,58 @@ def main() -> None:
     connect(settings.tracking_uri, workdir / "mlartifacts")
     models, _ = load_available("champion")
     seeds = list(range(1, args.seeds + 1))
-    results: dict[str, Any] = {"false_alarms": false_alarms(models, seeds)}
-    results["detection"] = detection(models, seeds[: args.shock_seeds])
-    results["estimate"] = estimate_vs_realised(models, seeds)
-    if not args.skip_speed:
+    results: dict[str, Any] = {}
+    if not args.estimate_only:
+        results["false_alarms"] = false_alarms(models, seeds)
+        results["detection"] = detection(models, seeds[: args.shock_seeds])
+    results["estimate"] = {
+        str(rows): estimate_vs_realised(models, seeds, rows) for rows in args.estimate_rows
+    }
+    if not (args.skip_speed or args.estimate_only):
         env = {
             **os.environ,
             "LOS_DATA_DIR": str(workdir),
             "MLFLOW_TRACKING_URI": settings.tracking_uri,
         }
         results["speed"] = speed(env, workdir)
-    fa = results["false_alarms"]
-    table("False alarms on `none`", ["seeds", "alerts"], [[len(seeds), fa["total_alerts"]]])
-    table(
-        "Detection of the capacity shock",
-        ["seed", "site", "first week", "alerts elsewhere"],
-        [
-            [r["seed"], r["site"], r["first_week"], sum(len(w["elsewhere"]) for w in r["weeks"])]
-            for r in results["detection"]["runs"]
-        ],
-    )
-    est = results["estimate"]
-    table(
-        "Estimated vs realised AUROC (mean over seeds)",
-        ["target", "segment", "n", "estimated", "realised", "mean diff", "mean |diff|"],
-        [
+    if "false_alarms" in results:
+        fa = results["false_alarms"]
+        table("False alarms on `none`", ["seeds", "alerts"], [[len(seeds), fa["total_alerts"]]])
+        table(
+            "Detection of the capacity shock",
+            ["seed", "site", "first week", "alerts elsewhere"],
             [
-                s["target"],
-                f"{s['attribute']}={s['group']}",
-                round(s["n"]),
-                f"{s['estimated']:.3f}",
-                f"{s['realised']:.3f}",
-                f"{s['mean_diff']:+.3f}",
-                f"{s['mean_abs_diff']:.3f}",
-            ]
-            for s in est["segments"]
-        ],
-    )
-    print(
-        f"runs within 0.02: {est['share_within_002']:.0%}; segment means within 0.02: "
-        f"{est['share_mean_within_002']:.0%}"
-    )
+                [
+                    r["seed"],
+                    r["site"],
+                    r["first_week"],
+                    sum(len(w["elsewhere"]) for w in r["weeks"]),
+                ]
+                for r in results["detection"]["runs"]
+            ],
+        )
+    for rows, est in results["estimate"].items():
+        table(
+            f"Estimated vs realised AUROC, extracts of {int(rows):,} spells (mean over seeds)",
+            ["target", "segment", "n", "events", "estimated", "realised", "diff", "bias",
+             "noise SD", "label-noise SD", "judged"],
+            [
+                [
+                    s["target"], f"{s['attribute']}={s['group']}", round(s["n"]),
+                    round(s["events"]), f"{s['estimated']:.3f}", f"{s['realised']:.3f}",
+                    f"{s['mean_diff']:+.3f}", f"{s['mean_bias']:+.3f}", f"{s['noise_sd']:.3f}",
+                    f"{s['sd']:.3f}", f"{s['judged']:.0%}",
+                ]
+                for s in est["segments"]
+            ],
+        )  # fmt: skip
+        print(
+            f"{int(rows):,} spells: runs within 0.02: {est['share_within_002']:.0%}; estimate "
+            f"within 0.02 of the truth's expectation: {est['share_bias_within_002']:.0%}; SD of "
+            f"noise / label-noise SD: {est['noise_over_sd']:.2f}; judged {est['judged']} of "
+            f"{est['pairs']}, within 0.02: {est['judged_within_002']} (largest "
+            f"{est['largest_judged_diff']})"
+        )
     if "speed" in results:
         sp = results["speed"]
         print(

@@ -320,6 +320,12 @@ class MonitoringConfig(_Strict):
         0.05, gt=0, description="fall in estimated AUROC from the reference's that alerts"
     )
     n_bootstrap: int = Field(100, ge=0, description="bootstrap replicates of the intervals")
+    estimate_tolerance: float = Field(
+        0.02, gt=0, description="largest |estimated - realised AUROC| claimed where judged"
+    )
+    estimate_check_level: float = Field(
+        0.05, gt=0, lt=1, description="chance per run that label noise alone breaks the claim"
+    )
     period_days: int = Field(7, ge=1, description="length of each point of the time series")
     seed: int = 42
 

@@ -18,6 +18,7 @@ import pandas as pd
 from los.config import TrainingConfig
 from models.registry import LoadedModel
 from monitoring import alerts as text
+from monitoring.accuracy import EstimateCheck, critical_z, summary
 from monitoring.alerts import Alert, segment_name
 from monitoring.drift import Drift
 from monitoring.estimate import ASSUMPTION
@@ -34,6 +35,7 @@ class Levels:
 
     inputs: float
     targets: float
+    estimate_z: float  # label-noise multiple the estimate check allows (`monitoring.accuracy`)
 
 
 def _drifted(d: Drift, psi: float, level: float) -> bool:
@@ -64,6 +66,7 @@ class Verdicts:
         self.m = monitor
         self.alerts: list[Alert] = []
         self.at_sites: dict[Key, set[str]] = {}
+        self.checks: list[EstimateCheck] = []
 
     def confirm(
         self,
@@ -101,6 +104,7 @@ def _suppressed(n: int, ref_n: int) -> dict[str, Any]:
         "estimated_auroc": None,
         "estimated_calibration_error": None,
         "realised_auroc": None,
+        "estimate_check": None,
         "alerts": [],
     }
 
@@ -119,7 +123,9 @@ def run_monitor(
     segments = m.segments()
     assessed = sum(m.assessed(rm, cm) for _, _, rm, cm in segments)
     levels = Levels(
-        mc.alpha / max(1, assessed * len(m.binnings)), mc.alpha / max(1, assessed * len(m.targets))
+        mc.alpha / max(1, assessed * len(m.binnings)),
+        mc.alpha / max(1, assessed * len(m.targets)),
+        critical_z(mc.estimate_check_level, assessed * len(m.targets)),
     )
     v = Verdicts(m)
     doc_targets: dict[str, Any] = {
@@ -158,6 +164,7 @@ def run_monitor(
                 "target_level": levels.targets,
             },
             "targets": doc_targets,
+            "estimate_check": summary(v.checks, mc.estimate_tolerance, levels.estimate_z),
             "alerts": [a.to_dict() for a in v.alerts],
         },
         time_series(m),
@@ -292,6 +299,8 @@ def _target_entry(
             )
         )
     v.alerts.extend(found)
+    check = m.estimate_check(tw, rm, cm, real["realised_auroc"], levels.estimate_z)
+    v.checks.append(check)
     return {
         "n": int(cm.sum()),
         "reference_n": int(rm.sum()),
@@ -308,6 +317,7 @@ def _target_entry(
         "realised_auroc_ci": [rounded(x) for x in real["realised_auroc_ci"]],
         "realised_calibration_error": rounded(real["realised_calibration_error"]),
         "observed_expected": oe.to_dict() if oe is not None else None,
+        "estimate_check": check.to_dict(),
         "alerts": [a.to_dict() for a in found],
         "explained": notes,
     }

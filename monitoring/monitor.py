@@ -24,6 +24,7 @@ from los.config import TrainingConfig
 from los.targets import Target, label, length_of_stay_days
 from models.registry import LoadedModel
 from models.scorer import Scorer
+from monitoring.accuracy import OPEN_SHARE, EstimateCheck, check_estimate, label_noise_sd
 from monitoring.drift import (
     CATEGORICAL_INPUTS,
     Binning,
@@ -41,6 +42,7 @@ from monitoring.estimate import (
     expected_auroc,
     expected_calibration_error,
     segment_recalibration,
+    weighted_auroc,
 )
 from monitoring.realised import CensoringBaseline, observed_expected
 from monitoring.segments import segment_keys, segment_order
@@ -160,6 +162,7 @@ class Monitor:
         self.rng = np.random.default_rng(self.mc.seed)
         self._segments: list[tuple[str, str, np.ndarray, np.ndarray]] | None = None
         self.boot = Bootstrap(self.mc.n_bootstrap, self.rng)
+        self.check_rng = np.random.default_rng([self.mc.seed, 1])  # its own stream
         attributes = list(dict.fromkeys(["site", *self.mc.attributes]))  # site first
         self.attributes: list[str] = [a for a in attributes if a in self.mc.attributes]
         ref_frame, rec_frame, probabilities = _score(reference, recent, models)
@@ -239,17 +242,27 @@ class Monitor:
         """Drift of the target's scores in one segment (reference deciles of the score)."""
         return drift(tw.bins, tw.ref_codes[ref_mask], tw.rec_codes[rec_mask])
 
+    def calibrated(
+        self, tw: TargetWindows, ref_mask: np.ndarray, rec_mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The estimate's calibrated probabilities of a segment's reference and recent rows:
+        recalibrated on the reference, then by the segment's own intercept and slope where its
+        labelled reference holds enough events."""
+        q_ref, q_rec = tw.q_ref[ref_mask], tw.q_rec[rec_mask]
+        known = ref_mask & ~np.isnan(tw.y_ref)
+        y = tw.y_ref[known]
+        if min(y.sum(), len(y) - y.sum()) >= SEGMENT_RECALIBRATION_EVENTS:
+            coef = segment_recalibration(tw.q_ref[known], y)
+            q_ref, q_rec = apply_recalibration(q_ref, coef), apply_recalibration(q_rec, coef)
+        return q_ref, q_rec
+
     def estimate(
         self, tw: TargetWindows, ref_mask: np.ndarray, rec_mask: np.ndarray
     ) -> dict[str, Any]:
         """CBPE on both windows, and the expected calibration error of the recent one."""
         p_rec, p_ref = tw.p_rec[rec_mask], tw.p_ref[ref_mask]
-        q_rec, q_ref = tw.q_rec[rec_mask], tw.q_ref[ref_mask]
+        q_ref, q_rec = self.calibrated(tw, ref_mask, rec_mask)
         known = ref_mask & ~np.isnan(tw.y_ref)
-        y = tw.y_ref[known]
-        if min(y.sum(), len(y) - y.sum()) >= SEGMENT_RECALIBRATION_EVENTS:
-            coef = segment_recalibration(tw.q_ref[known], y)
-            q_rec, q_ref = apply_recalibration(q_rec, coef), apply_recalibration(q_ref, coef)
         est, ci = expected_auroc(q_rec, p_rec, self.boot)
         ref_est, _ = expected_auroc(q_ref, p_ref)
         bins = int(max(1, min(10, known.sum() // 50)))
@@ -293,3 +306,29 @@ class Monitor:
         )
         out["realised_calibration_error"] = calibration_error(y, p)
         return out
+
+    def estimate_check(
+        self,
+        tw: TargetWindows,
+        ref_mask: np.ndarray,
+        rec_mask: np.ndarray,
+        realised: float | None,
+        z: float,
+    ) -> EstimateCheck:
+        """The estimate against the realised AUROC on the same labelled rows, judged where the
+        realised figure's label noise allows (`monitoring.accuracy`)."""
+        discharged = self.rec.frame.get("discharge_datetime")
+        still_in = np.ones(self.rec.n, bool) if discharged is None else discharged.isna().to_numpy()
+        open_spells = still_in[rec_mask]
+        open_share = float(open_spells.mean()) if len(open_spells) else 0.0
+        tolerance = self.mc.estimate_tolerance
+        if realised is None:
+            return check_estimate(None, None, None, open_share, tolerance, z)
+        _, q = self.calibrated(tw, ref_mask, rec_mask)
+        labelled = ~np.isnan(tw.y_rec[rec_mask])
+        p, q = tw.p_rec[rec_mask][labelled], q[labelled]
+        estimated = float(weighted_auroc(p, q[None, :], 1 - q[None, :])[0])
+        sd = None  # no simulation where labels are still arriving: nothing to judge yet
+        if open_share <= OPEN_SHARE:
+            sd = label_noise_sd(p, q, max(self.mc.n_bootstrap, 50), self.check_rng)
+        return check_estimate(estimated, realised, sd, open_share, tolerance, z)

@@ -44,9 +44,9 @@ img{max-width:100%}
 <h3>{{ attr.title }}</h3>
 <table><tr><th>segment</th><th>n</th><th>labelled</th><th>mean risk (ref → now)</th>
 <th>score PSI</th><th>estimated AUROC (95% CI)</th><th>reference est.</th>
-<th>realised AUROC (95% CI)</th><th>O/E</th><th>alerts</th></tr>
+<th>realised AUROC (95% CI)</th><th>estimate check</th><th>O/E</th><th>alerts</th></tr>
 {% for r in attr.rows %}<tr><td>{{ r.name }}</td>
-{% if r.e.suppressed %}<td>{{ r.e.n }}</td><td colspan="8" class="muted">fewer than
+{% if r.e.suppressed %}<td>{{ r.e.n }}</td><td colspan="9" class="muted">fewer than
 {{ doc.settings.min_segment_size }} spells in a window: not assessed</td>
 {% else %}<td>{{ r.e.n }}</td><td>{{ r.e.labelled }}</td>
 <td>{{ pct(r.e.reference_mean_score) }} → {{ pct(r.e.mean_score) }}</td>
@@ -54,6 +54,7 @@ img{max-width:100%}
 <td>{{ num(r.e.estimated_auroc) }} {{ ci(r.e.estimated_auroc_ci) }}</td>
 <td>{{ num(r.e.reference_estimated_auroc) }}</td>
 <td>{{ num(r.e.realised_auroc) }} {{ ci(r.e.realised_auroc_ci) }}</td>
+<td class="{{ '' if r.e.estimate_check.judged else 'muted' }}">{{ check(r.e.estimate_check) }}</td>
 <td>{{ num(r.e.observed_expected.ratio, 2) if r.e.observed_expected else '–' }}</td>
 <td class="{{ 'alert' if r.e.alerts else '' }}">{{ r.e.alerts|length }}</td>{% endif %}</tr>
 {% endfor %}</table>
@@ -70,6 +71,14 @@ def _num(value: Any, digits: int = 3) -> str:
 
 def _ci(ci: list[Any]) -> str:
     return "" if ci[0] is None else f"({ci[0]:.3f}–{ci[1]:.3f})"
+
+
+def _check(check: dict[str, Any]) -> str:
+    """The estimate check in a few words: the difference where judged, else why not."""
+    if not check["judged"]:
+        return str(check["note"])
+    verdict = "within" if check["within_tolerance"] else "outside"
+    return f"{check['difference']:+.3f} ({verdict} the tolerance)"
 
 
 def _pct(value: Any) -> str:
@@ -110,7 +119,13 @@ def render_html(result: MonitorResult) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(TEMPLATE)
     return template.render(
-        doc=result.document, views=_views(result), name=segment_name, num=_num, pct=_pct, ci=_ci
+        doc=result.document,
+        views=_views(result),
+        name=segment_name,
+        num=_num,
+        pct=_pct,
+        ci=_ci,
+        check=_check,
     )
 
 

@@ -119,6 +119,14 @@ def test_monitor_json_follows_the_contract(coding: tuple) -> None:
                 } <= set(entry)
                 if not entry["suppressed"]:
                     assert 0.5 < entry["estimated_auroc"] < 1
+                    # censored 4-week labels: nothing can be judged, and each says why
+                    check = entry["estimate_check"]
+                    assert not check["judged"] and check["note"], check
+    summary = document["estimate_check"]
+    assert summary["tolerance"] == 0.02 and summary["judged"] == 0
+    assert summary["pairs"] == sum(summary["not_judged"].values())
+    html = (out / "monitor.html").read_text()
+    assert "labels still arriving: estimate accuracy not judged" in html
     for alert in document["alerts"]:
         assert {"target", "attribute", "group", "kind", "detail"} <= set(alert)
     assert "calibrated" in document["assumption"]
