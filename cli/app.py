@@ -541,13 +541,18 @@ def forecast(
         _check_source(data, query)
         if history is not None:
             _check_source(history, None)
-        from models.forecast import baseline_forecast, write_forecast
+        from models.forecast import forecast_spells, write_forecast
+        from models.stay_provider import forecast_models
 
         settings = _settings()
         frame = _load(data, query, mapping, settings.los_data_dir / "quarantine" / "census.csv")
         hist = _load(history, None, mapping, None) if history else None
-        result = baseline_forecast(frame, on=on, days=days, at_least=tuple(at_least or ()),
-                                   site=site, history=hist)  # fmt: skip
+        scorer, why = forecast_models(settings)  # the stay champion, else why not (KM is used)
+        result = forecast_spells(frame, scorer, why, on=on, days=days,
+                                 at_least=tuple(at_least or ()), site=site,
+                                 history=hist)  # fmt: skip
+        out.print(f"estimates from: {result.provider_text}", highlight=False, markup=False,
+                  soft_wrap=True)  # fmt: skip
         out.print(f"list date {result.list_date.isoformat()}: {result.list_date_rule}",
                   highlight=False, markup=False, soft_wrap=True)  # fmt: skip
         for note in result.notes:
