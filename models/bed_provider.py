@@ -1,10 +1,11 @@
 """What a bed forecast needs from a stay model: per patient and day ahead, P(in a bed) and
 P(in a bed and past the discharge-ready date), and where such probabilities come from.
 
-The forecast (`models.forecast`) takes any `BedProvider`. Two exist: the Kaplan-Meier baseline
-(`models.stay_table.StayTable`) and `SurvivalProvider`, which turns per-patient survival curves
-on whole days (the stay distribution model's `StayCurves.survival`, (n, 61), P(LOS >= d days))
-into the same arrays, reading the curve between whole days linearly.
+The forecast (`models.forecast`) takes any `BedProvider`: the Kaplan-Meier baseline
+(`models.stay_table.StayTable`), the served stay model (`models.stay_provider`), and
+`SurvivalProvider`, which turns per-patient survival curves on whole days (the stay
+distribution model's `StayCurves.survival`, (n, 61), P(LOS >= d days)) into the same arrays,
+reading the curve between whole days linearly.
 
 Times: the forecast's origin is the midnight census at the end of the list date; day h ahead is
 the midnight census h days later. A patient's elapsed stay at the origin, `elapsed` (days,
@@ -35,7 +36,10 @@ class BedProbabilities:
 class BedProvider(Protocol):
     """Anything that gives `BedProbabilities` for a census at an origin."""
 
-    name: str  # said on every output: which model the forecast rests on
+    @property
+    def name(self) -> str:
+        """Said on every output: which model the forecast rests on."""
+        ...
 
     def bed_probabilities(
         self, census: pd.DataFrame, origin: pd.Timestamp, days: int
