@@ -125,10 +125,15 @@ def forecast(
     """Beds still occupied, and held while waiting (NCTR), per ward for the next days."""
     with reporting_errors():
         frame, hist = _census(data, query, mapping, history, on, allow_future)
-        from models.forecast import baseline_forecast, write_forecast
+        from models.forecast import forecast_spells, write_forecast
+        from models.stay_provider import forecast_models
 
-        result = baseline_forecast(frame, on=on, days=days, at_least=tuple(at_least or ()),
-                                   site=site, history=hist)  # fmt: skip
+        scorer, why = forecast_models(loading.settings())  # the stay champion, else why not
+        result = forecast_spells(frame, scorer, why, on=on, days=days,
+                                 at_least=tuple(at_least or ()), site=site,
+                                 history=hist)  # fmt: skip
+        out.print(f"estimates from: {result.provider_text}", highlight=False, markup=False,
+                  soft_wrap=True)  # fmt: skip
         out.print(f"list date {result.list_date.isoformat()}: {result.list_date_rule}",
                   highlight=False, markup=False, soft_wrap=True)  # fmt: skip
         for note in result.notes:

@@ -2,18 +2,21 @@
 
 For each list date of a period the spells are cut to what a feed showed at the end of that day
 (`models.stay_table.as_known_at`: no discharge or ready date from later), the forecast is made
-exactly as `los forecast` makes it (`models.forecast.baseline_forecast`, or any function with
-its signature), and each ward's census patients are then followed in the full data: how many
-were still in a bed at each later midnight, and how many of those were past their ready date.
+exactly as `los forecast` makes it (`models.forecast.baseline_forecast`, `model_forecast` for
+the stay distribution model, or any function with its signature), and each ward's census
+patients are then followed in the full data: how many were still in a bed at each later
+midnight, and how many of those were past their ready date.
 The figure of merit is the share of observed counts inside the forecast's 80% band [p10, p90]
 (goal 0.78-0.82). For counts a closed band holds at least 80% by construction (about 95% on a
 ward of five patients), so two figures stand beside it: the band's own mean probability
 (`band_mass`, the share to expect when the forecast is calibrated) and the randomised-PIT share
 (`pit_coverage`: 0.8 exactly when calibrated, at any ward size; `CountSummary.pit_inside`).
+`compare_providers` gives these figures for the stay model next to the Kaplan-Meier baseline's.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,7 +27,8 @@ import pandas as pd
 
 from evaluation.svg import ACCENT, GOOD, INK, MUTED, WARN, Chart
 from models.census import select_census
-from models.forecast import MEASURES, Forecast, baseline_forecast
+from models.forecast import MEASURES, Forecast, baseline_forecast, forecast_spells
+from models.scorer import Scorer
 from models.stay_table import as_known_at
 
 GOAL = (0.78, 0.82)
@@ -128,6 +132,21 @@ def backtest_forecast(
                     )  # fmt: skip
         on += timedelta(days=step_days)
     return Backtest(pd.DataFrame(records))
+
+
+def model_forecast(scorer: Scorer) -> ForecastFn:
+    """`los forecast` with the stay distribution model `scorer` holds (as when it is served)."""
+    return functools.partial(forecast_spells, scorer=scorer)
+
+
+def compare_providers(
+    frame: pd.DataFrame, start: date, end: date, scorer: Scorer, days: int = 7, step_days: int = 1
+) -> dict[str, dict[str, Any]]:
+    """The backtest's figures (`Backtest.summary`) for the stay distribution model and for the
+    Kaplan-Meier baseline over the same list dates, side by side."""
+    model = backtest_forecast(frame, start, end, days, step_days, model_forecast(scorer))
+    baseline = backtest_forecast(frame, start, end, days, step_days)
+    return {"stay_model": model.summary(), "kaplan_meier": baseline.summary()}
 
 
 def backtest_chart(result: Backtest, day_ahead: int = 3) -> str:

@@ -1,10 +1,11 @@
 """What a bed forecast needs from a stay model: per patient and day ahead, P(in a bed) and
 P(in a bed and past the discharge-ready date), and where such probabilities come from.
 
-The forecast (`models.forecast`) takes any `BedProvider`. Two exist: the Kaplan-Meier baseline
-(`models.stay_table.StayTable`) and `SurvivalProvider`, which turns per-patient survival curves
-on whole days (the stay distribution model's `StayCurves.survival`, (n, 61), P(LOS >= d days))
-into the same arrays, reading the curve between whole days linearly.
+The forecast (`models.forecast`) takes any `BedProvider`: the Kaplan-Meier baseline
+(`models.stay_table.StayTable`), the served stay model (`models.stay_provider`), and
+`SurvivalProvider`, which turns per-patient survival curves on whole days (the stay
+distribution model's `StayCurves.survival`, (n, 61), P(LOS >= d days)) into the same arrays,
+reading the curve between whole days linearly.
 
 Times: the forecast's origin is the midnight census at the end of the list date; day h ahead is
 the midnight census h days later. A patient's elapsed stay at the origin, `elapsed` (days,
@@ -18,6 +19,8 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+
+from models.stay_curve import survival_at as model_survival_at
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,10 @@ class BedProbabilities:
 class BedProvider(Protocol):
     """Anything that gives `BedProbabilities` for a census at an origin."""
 
-    name: str  # said on every output: which model the forecast rests on
+    @property
+    def name(self) -> str:
+        """Said on every output: which model the forecast rests on."""
+        ...
 
     def bed_probabilities(
         self, census: pd.DataFrame, origin: pd.Timestamp, days: int
@@ -82,6 +88,14 @@ class SurvivalProvider:
     survival: np.ndarray  # (n, D + 1): P(LOS >= d days)
     nctr_share: np.ndarray | None = None
     name: str = "stay distribution model"
+    # the stay model's shape of when within a day stays end (`StayCurves.within_day`): read
+    # S(t) between whole days as the model's quantiles are read; None: linearly
+    within_day: np.ndarray | None = None
+
+    def _survival(self, t: np.ndarray) -> np.ndarray:
+        if self.within_day is None:
+            return survival_at(self.survival, t)
+        return model_survival_at(self.survival, t, self.within_day)
 
     def bed_probabilities(
         self, census: pd.DataFrame, origin: pd.Timestamp, days: int
@@ -91,8 +105,8 @@ class SurvivalProvider:
             raise ValueError("one survival curve per census row is needed")
         elapsed = elapsed_days(census, origin)
         ahead = elapsed[:, None] + np.arange(1, days + 1)[None, :]
-        now = survival_at(self.survival, elapsed[:, None])
-        later = survival_at(self.survival, ahead)
+        now = self._survival(elapsed[:, None])
+        later = self._survival(ahead)
         in_bed = np.divide(later, now, out=np.ones_like(later), where=now > 0)
         in_bed = np.clip(in_bed, 0.0, 1.0)
         if self.nctr_share is None:

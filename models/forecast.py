@@ -2,14 +2,17 @@
 inpatients will still be in a bed, and how many of those beds will be held by patients past their
 discharge-ready date (NCTR bed-days), as exact distributions (`models.poisson_binomial`).
 
-One function builds it (`build_forecast`, used by `los forecast` and `POST /v1/forecast`) from a
-census (`models.census.select_census`, the risk list's rule for who is in and on which date) and
-a `BedProvider` (`models.bed_provider`); one writes it as CSV, HTML or JSON by extension
-(`write_forecast`). New admissions are not forecast: the counts are of today's inpatients only.
+One function builds it (`build_forecast`) from a census (`models.census.select_census`, the risk
+list's rule for who is in and on which date) and a `BedProvider` (`models.bed_provider`);
+`forecast_spells` (used by `los forecast` and `POST /v1/forecast`) chooses the provider: the stay
+distribution model when one is served, else the Kaplan-Meier baseline with the reason
+(`models.stay_provider`); one writes it as CSV, HTML or JSON by extension (`write_forecast`).
+New admissions are not forecast: the counts are of today's inpatients only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,12 +22,14 @@ import numpy as np
 import pandas as pd
 
 from features.export import csv_text
-from los.errors import DataQualityError, DataSourceError
+from los.errors import DataSourceError
 from models.bed_provider import BedProvider
 from models.census import census_notes, list_date, select_census, site_known
 from models.forecast_render import render_forecast
 from models.poisson_binomial import CountSummary, count_distribution, summarise
 from models.printable import write_by_suffix
+from models.scorer import Scorer
+from models.stay_provider import choose_provider
 from models.stay_table import StayTable, as_known_at
 
 DEFAULT_DAYS = 7
@@ -92,6 +97,13 @@ class Forecast:
     generated_at: datetime
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # why `provider` is not the stay distribution model (None when it is): the fallback's reason
+    provider_reason: str | None = None
+
+    @property
+    def provider_text(self) -> str:
+        """Which model the estimates rest on and, on the fallback, why (for the console)."""
+        return self.provider + (f" ({self.provider_reason})" if self.provider_reason else "")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON layout (the CLI's .json and `POST /v1/forecast`)."""
@@ -101,6 +113,7 @@ class Forecast:
             "days": self.days,
             "at_least": list(self.at_least),
             "provider": self.provider,
+            "provider_reason": self.provider_reason,
             "assumption": ASSUMPTION,
             "measures": MEASURES,
             "notes": self.notes,
@@ -135,7 +148,9 @@ class Forecast:
         columns = ["site", "ward", "date", "day_ahead", "measure", "patients_now"]
         columns += ["expected", "p10", "p50", "p90"] + [f"p_at_least_{n}" for n in self.at_least]
         return pd.DataFrame(records, columns=columns).assign(
-            list_date=self.list_date.isoformat(), provider=self.provider
+            list_date=self.list_date.isoformat(),
+            provider=self.provider,
+            provider_reason=self.provider_reason or "",
         )
 
 
@@ -216,6 +231,55 @@ def write_forecast(result: Forecast, path: str | Path) -> Path:
 DISCHARGE_COLUMNS = ("discharge_datetime", "discharge_ready_datetime")
 
 
+def forecast_spells(
+    frame: pd.DataFrame,
+    scorer: Scorer | None = None,
+    missing: str | None = None,
+    on: date | None = None,
+    days: int = DEFAULT_DAYS,
+    at_least: tuple[int, ...] = (),
+    site: str | None = None,
+    history: pd.DataFrame | None = None,
+    *,
+    unknown_site_is_error: bool = True,
+    today: date | None = None,
+) -> Forecast:
+    """`build_forecast` of the current inpatients of `frame` on the list date, from the stay
+    distribution model when `scorer` holds one, else from the Kaplan-Meier baseline
+    (`models.stay_provider.choose_provider`; `missing`: why there is no stay champion, said on
+    every output as `provider_reason`). Curves and history features use the spells of `frame`
+    (and `history`) as known at the origin, so nothing after the list date is used: a past `on`
+    forecasts the patients in hospital then (discharges after it are not seen). Absent
+    discharge columns (a census of current inpatients only) mean no discharge yet."""
+    missing_columns = [c for c in DISCHARGE_COLUMNS if c not in frame]
+    if missing_columns:
+        frame = frame.copy()
+        for column in missing_columns:
+            frame[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    today = today or datetime.now(UTC).date()
+    site_known(frame, site, strict=unknown_site_is_error)
+    chosen, _ = list_date(pd.to_datetime(frame["admission_datetime"]), on, today)
+    spells = frame if history is None else pd.concat([history, frame], ignore_index=True)
+    if history is not None and "spell_id" in spells:
+        spells = spells.drop_duplicates("spell_id", keep="last")
+    origin = pd.Timestamp(chosen) + pd.Timedelta(days=1)
+    choice = choose_provider(spells, origin, scorer, missing)
+    if choice.provider is None:  # no ended spell to learn from: no forecast, said in words
+        _, on_date, rule, counts = select_census(frame, on, site, today)
+        return Forecast(
+            list_date=on_date, list_date_rule=rule, days=days,
+            at_least=tuple(dict.fromkeys(at_least)), provider=StayTable.name, wards=[], sites=[],
+            generated_at=datetime.now(UTC).replace(microsecond=0), counts=counts,
+            notes=[choice.problem or "no forecast"],
+            provider_reason=choice.reason,
+        )  # fmt: skip
+    result = build_forecast(
+        as_known_at(frame, origin, drop_later=False), choice.provider, on, days, at_least, site,
+        unknown_site_is_error=unknown_site_is_error, today=today,
+    )  # fmt: skip
+    return dataclasses.replace(result, provider_reason=choice.reason)
+
+
 def baseline_forecast(
     frame: pd.DataFrame,
     on: date | None = None,
@@ -227,35 +291,9 @@ def baseline_forecast(
     unknown_site_is_error: bool = True,
     today: date | None = None,
 ) -> Forecast:
-    """`build_forecast` with the Kaplan-Meier baseline (`models.stay_table`), fitted on the spells
-    of `frame` (and `history`) as known at the origin, so nothing after the list date is used:
-    a past `on` forecasts the patients in hospital then (discharges after it are not seen).
-    Absent discharge columns (a census of current inpatients only) mean no discharge yet."""
-    missing = [c for c in DISCHARGE_COLUMNS if c not in frame]
-    if missing:
-        frame = frame.copy()
-        for column in missing:
-            frame[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
-
-    site_known(frame, site, strict=unknown_site_is_error)
-    admitted = pd.to_datetime(frame["admission_datetime"])
-    chosen, _ = list_date(admitted, on, today or datetime.now(UTC).date())
-    spells = frame if history is None else pd.concat([history, frame], ignore_index=True)
-    if history is not None and "spell_id" in spells:
-        spells = spells.drop_duplicates("spell_id", keep="last")
-    origin = pd.Timestamp(chosen) + pd.Timedelta(days=1)
-    try:
-        table = StayTable().fit(spells, origin)
-    except DataQualityError as exc:  # no ended spell to learn from: no forecast, said in words
-        site_known(frame, site, strict=unknown_site_is_error)
-        _, on_date, rule, counts = select_census(frame, on, site, today or datetime.now(UTC).date())
-        return Forecast(
-            list_date=on_date, list_date_rule=rule, days=days,
-            at_least=tuple(dict.fromkeys(at_least)), provider=StayTable.name, wards=[], sites=[],
-            generated_at=datetime.now(UTC).replace(microsecond=0), counts=counts,
-            notes=[f"no forecast: {exc}"],
-        )  # fmt: skip
-    return build_forecast(
-        as_known_at(frame, origin, drop_later=False), table, on, days, at_least, site,
+    """`forecast_spells` with the Kaplan-Meier baseline (`models.stay_table`) whatever is
+    registered: the backtest's reference and the forecast without a model registry."""
+    return forecast_spells(
+        frame, None, None, on, days, at_least, site, history,
         unknown_site_is_error=unknown_site_is_error, today=today,
     )  # fmt: skip

@@ -17,6 +17,11 @@ target's reasons where that target's model flags the patient (as `/v1/score/batc
 and every target's for a patient flagged for review today whom no model flags; the others have
 none (`reasons_for="all"` explains everyone). That keeps a large trust's census (10,000
 inpatients) to seconds; history is computed once for all of them.
+
+Stay outlook: when the scorer holds the stay distribution model, each listed patient's likely
+discharge dates and expected wait once ready come from the patient's own curve given the days
+already stayed (`models.stay_outlook`, `models.stay_provider`), and every output names that
+model (`outlook_source`); without one the list has no outlook and `unavailable` says why.
 """
 
 from __future__ import annotations
@@ -216,6 +221,7 @@ def _outlook_columns(result: RiskList) -> dict[str, list[Any]]:
     names = ("likely_discharge_earliest", "likely_discharge_latest", "nctr_expected_days")
     out = {name: [p.get(name) for p in parts] for name in names}
     out["discharge_outlook"] = [p.get("text") for p in parts]
+    out["outlook_source"] = [result.outlook_source] * len(parts)
     return out
 
 
@@ -402,7 +408,7 @@ def build_risk_list(
     ranking = _ranking_targets(targets)
     rows = _rows(census, on, scores, ranking, cut, explain)
     counts["flagged"] = sum(r.flagged for r in rows)
-    return RiskList(
+    result = RiskList(
         list_date=on,
         generated_at=datetime.now(UTC).replace(microsecond=0),
         site=site,
@@ -418,6 +424,13 @@ def build_risk_list(
         unavailable=dict(unavailable or {}),
         cut=cut,
     )
+    if scorer.stay is None or not rows:  # no stay model: no outlook (`unavailable` says why)
+        return result
+    from models.stay_outlook import with_outlook  # it reads `RiskList`: imported here
+    from models.stay_provider import model_provider
+
+    progress("each patient's likely discharge dates from the stay distribution model")
+    return with_outlook(result, frame, model_provider(scorer, history), today=today)
 
 
 def _roll_up(rows: list[RiskListRow], targets: list[str], by_ward: bool) -> list[GroupSummary]:

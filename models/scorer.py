@@ -20,6 +20,8 @@ from models.bundle import ModelBundle
 from models.inputs import ExtraInput, blank_extra_inputs, check_extra_inputs, extra_inputs
 from models.reasons import Reason, build_reasons, reasons_text
 from models.registry import LoadedModel, ModelIdentity
+from models.stay_curve import StayCurves
+from models.stay_model import stay_curves
 from models.stay_scores import data_as_of, is_stay_model, stay_columns, stay_reasons
 
 log = logging.getLogger(__name__)
@@ -165,6 +167,15 @@ class Scorer:
         if reasons:
             out["los_reasons"] = list(stay_reasons(bundle, features, x))
         return out
+
+    def stay_curves(self, admissions: Columns, history: pd.DataFrame | None = None) -> StayCurves:
+        """Each row's stay curve from the stay distribution model, through the same feature
+        path as `stay_scores` (ValueError without a stay model)."""
+        if self.stay is None:
+            raise ValueError("no stay distribution model is loaded")
+        bundle = self.stay.bundle
+        x = bundle.encoder.transform(derive_columns(admissions, bundle.spec, history))
+        return stay_curves(bundle, x)
 
     def score_table(
         self,

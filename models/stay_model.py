@@ -75,6 +75,23 @@ def nctr_days(bundle: ModelBundle, curves: StayCurves, p_nctr: np.ndarray | None
     return nctr_expected_days(p_nctr, wait.expected(curves))
 
 
+def stay_description(bundle: ModelBundle) -> dict[str, Any]:
+    """What a stay distribution model gives instead of a threshold (`/v1/models`): its horizon,
+    the interval it reports and that interval's coverage and median error on the test period,
+    its concordance, and the NCTR wait model."""
+    test = bundle.metadata.get("test_metrics", {})
+    wait = nctr_wait_of(bundle)
+    return {
+        "horizon_days": int(bundle.metadata.get("horizon_days", HORIZON)),
+        "interval": [0.1, 0.9],
+        "interval_coverage": test.get("coverage"),
+        "interval_coverage_ci": test.get("coverage_ci"),
+        "median_error_days": test.get("median_error_days"),
+        "concordance": test.get("concordance"),
+        "nctr_wait": wait.to_dict() if wait is not None else None,
+    }
+
+
 def with_day(x: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Encoded admission rows `x` with the day in hospital appended as the last column."""
     return np.column_stack([x, np.asarray(days, dtype=float)])

@@ -60,8 +60,7 @@ from models.registry import CHAMPION, LoadedModel, ModelIdentity, describe_regis
 from models.scorer import Scorer
 from serving.inputs import RequestInputs
 from serving.metrics import ServiceMetrics
-from serving.request_rows import rows_to_columns
-from serving.warmup import warmup_row
+from serving.warmup import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +244,7 @@ class ModelHolder:
             status,
         )
         # first predict allocates; not on a request
-        extras = scorer.extra_inputs
-        new.scorer.score(rows_to_columns([warmup_row(extras)], extras))
+        warm_up(new.scorer)
         self.current = new  # the one atomic swap
         self.unavailable = status.lines
         self._artifacts = {
@@ -282,9 +280,7 @@ class ModelHolder:
         try:
             bundle, identity = registry.load_bundle(name, version)
             loaded = LoadedModel(bundle, replace(identity, alias=CHAMPION))
-            alone = Scorer({bundle.target: loaded})
-            extras = alone.extra_inputs
-            alone.score(rows_to_columns([warmup_row(extras)], extras))
+            warm_up(Scorer({bundle.target: loaded}))
             files = registry.local_artifact_dir(name, version)
         except Exception as exc:
             error = registry.describe_registry_error(exc)

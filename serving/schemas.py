@@ -392,8 +392,15 @@ class ModelInfoOut(BaseModel):
     run_id: str | None
     description: str | None
     data_window: dict[str, Any]
-    threshold: float
-    high_band_cut: float
+    kind: str = Field(description="`long_stay`, `nctr` (flags) or `stay_distribution`")
+    threshold: float | None = Field(description="the flag threshold (None: the stay model)")
+    high_band_cut: float | None = Field(description="the high band's cut (None: the stay model)")
+    distribution: dict[str, Any] | None = Field(
+        None,
+        description="the stay distribution model's horizon (days), reported interval, its "
+        "coverage and median error on the test period, concordance and NCTR wait model; None "
+        "for a flag",
+    )
     test_metrics: dict[str, Any] = Field(
         description="metrics on the test period (held out from training, after calibration)"
     )

@@ -50,7 +50,8 @@ from models.explain import global_explanation
 from training.pipeline import Progress, SkippedTarget, TargetRun, TrainingResult, train_all
 from training.promotion import Review, review
 from training.run_record import log_settings, log_target_metrics, log_training
-from training.stay_register import register_stay
+from training.stay_fit import StayRun
+from training.stay_register import register_stay, stay_record
 from training.versions import (
     ROUNDTRIP_GATE,
     ROUNDTRIP_ROWS,
@@ -94,6 +95,7 @@ class RunSummary:
     data_window: dict[str, str] = field(default_factory=dict)
     result: TrainingResult | None = field(default=None, repr=False)  # for benchmarks and tests
     skipped: list[SkippedTarget] = field(default_factory=list)  # targets the data cannot train
+    stay: StayRun | None = None  # the length-of-stay distribution model, when trained
 
 
 def _current_champion(target: Target) -> ModelBundle | None:
@@ -220,6 +222,7 @@ def log_registration(summary: RunSummary) -> None:
                 for o in summary.outcomes
             },
             **{s.target.name: {"skipped": s.reason} for s in summary.skipped},
+            **({summary.stay.target.name: stay_record(summary.stay)} if summary.stay else {}),
         },
         "registration.json",
     )
@@ -287,6 +290,7 @@ def train_and_register(
             data_window=result.prepared.boundaries.as_dict(),
             result=result,
             skipped=list(result.skipped),
+            stay=result.stay,
         )
         log_registration(summary)
     log.info("training run %s registered %d model versions", run_id, len(summary.outcomes))

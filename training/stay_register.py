@@ -8,6 +8,7 @@ round trip fails is marked rejected and never loaded.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,24 @@ def _roundtrip(run: StayRun, identity: registry.ModelIdentity, rows: pd.DataFram
         ROUNDTRIP_GATE, diff, registry.ROUNDTRIP_TOLERANCE, ok,
         f"loaded back from the registry: largest curve difference {diff:.2g}",
     )  # fmt: skip
+
+
+def stay_record(run: StayRun) -> dict[str, Any]:
+    """The stay model's outcome for `registration.json` and the console (`training.summary`):
+    version, alias (None: rejected), promoted, the test period's figures and the gates."""
+    identity, model = run.identity, run.evaluation.model
+    return {
+        "version": identity.version if identity else None,
+        "alias": identity.alias if identity else None,
+        "promoted": identity is not None and identity.alias == registry.CHAMPION,
+        "interval_coverage": model.coverage,
+        "median_error_days": model.median_error_days,
+        "median_error_observed_days": model.median_error_observed_days,
+        "concordance": model.concordance,
+        "gates": [
+            {"name": g.name, "status": g.status, "detail": g.detail} for g in run.evaluation.gates
+        ],
+    }
 
 
 def register_stay(run: StayRun, run_id: str, example: pd.DataFrame) -> registry.ModelIdentity:

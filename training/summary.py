@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from training.mitigation import console_lines
 from training.register import ROUNDTRIP_GATE, RunSummary, TargetOutcome
+from training.stay_fit import StayRun
+from training.stay_register import stay_record
 
 _WORDS = {"pass": "pass", "fail": "FAIL", "not_conclusive": "not conclusive"}
 
@@ -56,6 +58,36 @@ def _outcome_lines(o: TargetOutcome, report: str, show_gates: bool) -> list[str]
     return lines
 
 
+def _stay_lines(run: StayRun, report: str, show_gates: bool) -> list[str]:
+    """The stay distribution model's verdict: its test figures (no AUROC: it has no flag)."""
+    record = stay_record(run)
+    name = run.identity.name if run.identity else run.target.registered_name
+    if record["promoted"]:
+        verdict = "promoted to champion"
+    elif record["alias"] is None:
+        verdict = "NOT promoted: rejected"
+    else:
+        verdict = f"NOT promoted (gates failed): {record['alias']}, held for review"
+    error = record["median_error_days"]
+    which = "the true median"
+    if error is None:  # a real extract: no truth, the observed stays
+        error, which = record["median_error_observed_days"], "observed stays"
+    gates = run.evaluation.gates
+    failed = [g for g in gates if g.status == "fail"]
+    lines = [
+        f"{name} version {record['version']}: 80% interval coverage "
+        f"{record['interval_coverage']:.3f}, median error {error:.2f} days vs {which}, "
+        f"concordance {record['concordance']:.3f}; gates passed {len(gates) - len(failed)}/"
+        f"{len(gates)} -> {verdict}"
+    ]
+    for g in gates:
+        if show_gates or g.status == "fail":
+            lines.append(f"    [{_WORDS[g.status or 'pass']}] {g.name}: {g.detail}")
+    if failed:
+        lines.append(f"    stay distribution held: see the report's distribution section: {report}")
+    return lines
+
+
 def summary_lines(summary: RunSummary, show_gates: bool = False) -> list[str]:
     """The console lines after a training run (plain text: print them without markup).
 
@@ -69,6 +101,8 @@ def summary_lines(summary: RunSummary, show_gates: bool = False) -> list[str]:
     ]
     for o in summary.outcomes:
         lines += _outcome_lines(o, report, show_gates)
+    if summary.stay is not None:
+        lines += _stay_lines(summary.stay, report, show_gates)
     if summary.result is not None:  # a chosen mitigation says what it uses, every run
         lines += console_lines(run.bundle for run in summary.result.targets)
     lines += [s.message for s in summary.skipped]

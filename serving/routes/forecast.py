@@ -10,23 +10,19 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from los.errors import TooLargeError
-from models.forecast import Forecast, baseline_forecast
+from los.targets import STAY_DISTRIBUTION
+from models.forecast import Forecast, forecast_spells
 from models.forecast_render import render_forecast
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
-from serving.inputs import RequestInputs
+from serving.holder import ModelSet
 from serving.request_rows import rows_to_columns
 from serving.schemas import ForecastRequest
 
 router = APIRouter(
     prefix="/v1",
     tags=["forecast"],
-    # ready when the models are (503 before, as every /v1 operation): the stay distribution
-    # model, once served, replaces the Kaplan-Meier baseline here
-    dependencies=[
-        Depends(require_api_key),
-        Depends(QueryGuard("format")),
-        Depends(current_models),
-    ],
+    # ready when the models are (503 before, as every /v1 operation)
+    dependencies=[Depends(require_api_key), Depends(QueryGuard("format"))],
 )
 
 
@@ -39,20 +35,26 @@ async def forecast(
     request: ForecastRequest,
     format: Literal["json", "csv", "html"] = Query("json", description="json, csv or html"),
     services: Services = Depends(get_services),
+    models: ModelSet = Depends(current_models),
 ) -> Response:
     """Per site and ward and day ahead: the distribution of occupied beds and of NCTR bed-days
-    from the posted current inpatients; stay curves learnt from the posted ended spells."""
+    from the posted current inpatients: each patient's curve from the served stay distribution
+    model, else (said as `provider_reason`) Kaplan-Meier curves learnt from the posted ended
+    spells."""
     limit = services.settings.los_max_batch
     if len(request.admissions) > limit:
         n = len(request.admissions)
         raise TooLargeError(f"{n} rows is above the limit of {limit}")
-    # contract fields checked by the request model; any other field is refused here
-    rows = RequestInputs((), None).rows(request.admissions, ("body", "admissions"), indexed=True)
+    # contract fields checked by the request model; the champions' extra inputs here
+    rows = models.inputs.rows(request.admissions, ("body", "admissions"), indexed=True)
 
-    def build() -> Response:
-        frame = pd.DataFrame(rows_to_columns(rows))
-        result = baseline_forecast(
+    def build(models: ModelSet) -> Response:
+        frame = pd.DataFrame(rows_to_columns(rows, models.scorer.extra_inputs))
+        gap = models.status.unavailable.get(STAY_DISTRIBUTION)
+        result = forecast_spells(
             frame,
+            models.scorer,
+            gap.line if gap is not None else None,
             on=request.date,
             days=request.days,
             at_least=tuple(request.at_least),
@@ -61,7 +63,9 @@ async def forecast(
         )
         return _render(result, format)
 
-    return await asyncio.to_thread(build)
+    # on the scoring thread (the stay curves are LightGBM predictions), off the event loop
+    response: Response = await asyncio.wrap_future(services.worker.submit_call(build))
+    return response
 
 
 def _render(result: Forecast, format: str) -> Response:

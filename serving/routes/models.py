@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from models.stay_model import stay_description
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.holder import ModelSet
 from serving.schemas import ModelsOut
@@ -19,7 +20,8 @@ router = APIRouter(
 def list_models(
     models: ModelSet = Depends(current_models), services: Services = Depends(get_services)
 ) -> dict[str, Any]:
-    """Name, version, alias, training data window, threshold and test metrics of each model,
+    """Name, version, alias, training data window, threshold (the stay distribution model has
+    none: its horizon and interval coverage instead) and test metrics of each model,
     the decision a person recorded on it (`los promote`; None when its gates promoted it), any
     newer `champion` version that could not be loaded (the old one is still served), and the
     targets without a champion with why (`unavailable`)."""
@@ -28,6 +30,9 @@ def list_models(
     for target, loaded in models.scorer.models.items():
         meta = loaded.bundle.metadata
         identity = loaded.identity
+        # the stay distribution has no flag: no threshold or band, its horizon and coverage
+        stay = stay_description(loaded.bundle) if loaded is models.scorer.stay else None
+        flag = stay is None
         out.append(
             {
                 "target": target,
@@ -35,8 +40,10 @@ def list_models(
                 "run_id": identity.run_id,
                 "description": meta.get("description"),
                 "data_window": meta.get("data_window", {}),
-                "threshold": loaded.bundle.threshold,
-                "high_band_cut": loaded.bundle.high_cut,
+                "kind": loaded.bundle.label_target.kind,
+                "threshold": loaded.bundle.threshold if flag else None,
+                "high_band_cut": loaded.bundle.high_cut if flag else None,
+                "distribution": stay,
                 "test_metrics": meta.get("test_metrics", {}),
                 "training_metrics": meta.get("test_metrics", {}),  # same figures: see schemas
                 "rows": meta.get("rows", {}),

@@ -213,7 +213,15 @@ def test_models_endpoint_describes_each_model(
         assert (m["name"], m["version"], m["alias"]) == (*served[target], "champion")
         if target not in champions:  # the stay distribution: no flag, its own metrics
             assert m["test_metrics"]["coverage"] > 0
+            # no placeholder threshold: what it has instead (horizon, interval and coverage)
+            assert m["kind"] == "stay_distribution"
+            assert m["threshold"] is None and m["high_band_cut"] is None
+            shown = m["distribution"]
+            assert shown["horizon_days"] == 60 and shown["interval"] == [0.1, 0.9]
+            assert shown["interval_coverage"] == m["test_metrics"]["coverage"]
+            assert shown["nctr_wait"]["n"] > 0
             continue
+        assert m["kind"] in ("long_stay", "nctr") and m["distribution"] is None
         assert {"test_start", "data_end"} <= set(m["data_window"])
         assert 0 < m["threshold"] < 1
         assert 0.5 < m["training_metrics"]["auroc"] <= 1

@@ -43,6 +43,7 @@ class GivenScorer:
             for t in TARGETS
         }
         self.history: Any = None
+        self.stay = None  # no stay distribution model: the list has no outlook
 
     @property
     def targets(self) -> list[str]:
