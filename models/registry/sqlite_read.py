@@ -50,14 +50,21 @@ class VersionNotFoundError(LookupError):
 
 @dataclass(frozen=True)
 class StoredVersion:
-    """The fields of MLflow's `ModelVersion` that readers use."""
+    """MLflow's `ModelVersion` fields, as its SQL store fills them (`tags` as the dict that
+    `ModelVersion.tags` gives)."""
 
     name: str
     version: str
-    run_id: str | None
-    status: str | None
+    creation_timestamp: int | None
+    last_updated_timestamp: int | None
+    description: str | None
+    user_id: str | None
     current_stage: str | None
     source: str | None
+    run_id: str | None
+    status: str | None
+    status_message: str | None
+    run_link: str | None
     storage_location: str | None
     tags: dict[str, str] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
@@ -239,18 +246,16 @@ class SqliteRegistryReader:
                     (WORKSPACE, name, version),
                 ).fetchall()
             ]
-        run_id, status, stage, source, location = row[2:7]
+        rest = row[2:]
+        created, updated, description, user, stage, source, run, status, message, link, at = rest
         return StoredVersion(
-            name=name,
-            version=str(version),
-            run_id=run_id,
-            status=status,
-            current_stage=stage,
-            source=source,
-            storage_location=location,
-            tags=tags,
-            aliases=aliases,
-        )
+            name, str(version), created, updated, description, user, stage, source, run, status,
+            message, link, at, tags, aliases,
+        )  # fmt: skip
 
 
-_COLUMNS = "name, version, run_id, status, current_stage, source, storage_location"
+# in `StoredVersion`'s field order
+_COLUMNS = (
+    "name, version, creation_time, last_updated_time, description, user_id, current_stage, "
+    "source, run_id, status, status_message, run_link, storage_location"
+)

@@ -43,6 +43,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, tiny: tuple[ModelBundle, pd.
     registry.promote(NAME, "1", registry=written)
     client = written.client
     client.set_model_version_tag(NAME, "2", "note", "it's a 'quoted' value")
+    client.update_model_version(NAME, "2", description="a version a person described")
     client.delete_model_version(NAME, "3")  # MLflow keeps its row, marked deleted
     client.set_registered_model_alias(NAME, registry.CHALLENGER, "2")
     client.create_registered_model(OTHER)
@@ -56,7 +57,9 @@ def store(tmp_path_factory: pytest.TempPathFactory, tiny: tuple[ModelBundle, pd.
 
 
 def _as_mlflow(v: object) -> dict[str, object]:
-    fields = ("name", "version", "run_id", "status", "current_stage", "source", "tags", "aliases")
+    fields = ("name", "version", "creation_timestamp", "last_updated_timestamp", "description",
+              "user_id", "current_stage", "source", "run_id", "status", "status_message",
+              "run_link", "tags", "aliases")  # fmt: skip
     return {f: (str(getattr(v, f)) if f == "version" else getattr(v, f)) for f in fields}
 
 
