@@ -25,7 +25,7 @@ from los.targets import REGISTERED_PREFIX
 from models.bundle import FORMATS, ModelBundle
 from models.registry.client import Registry, connected, fluent_tracking
 from models.registry.integrity import digests
-from models.registry.sqlite_read import VersionNotFoundError
+from models.registry.sqlite_read import SqliteRegistryReader, VersionNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +229,8 @@ def model_version(
     there is none)."""
     client = connected(registry).client
     try:
+        if isinstance(client, SqliteRegistryReader) and alias_or_version.lower() != "latest":
+            return client.find_version(registered_name, alias_or_version)  # MLflow not imported
         if alias_or_version.isdigit():
             return client.get_model_version(registered_name, alias_or_version)
         return client.get_model_version_by_alias(registered_name, alias_or_version)
@@ -241,8 +243,8 @@ def model_version(
 
 
 def _not_found(exc: Exception) -> bool:
-    """A failed look-up: the SQLite reader's, or MLflow's (imported only on this error path:
-    a reader of a local registry never imports MLflow, `models.registry.sqlite_read`)."""
+    """A failed look-up: the SQLite reader's, or MLflow's (imported only on this error path: a
+    reader of a local registry never imports MLflow, `models.registry.sqlite_read`)."""
     if isinstance(exc, VersionNotFoundError):
         return True
     from mlflow.exceptions import MlflowException  # heavy: see `log_bundle`

@@ -45,7 +45,10 @@ _NAME_IS = re.compile(r"^name = '([^']*)'$")
 
 
 class VersionNotFoundError(LookupError):
-    """No such registered model, alias or version (MLflow raises `RESOURCE_DOES_NOT_EXIST`)."""
+    """No such registered model, alias or version (`SqliteRegistryReader.find_version`). The
+    MLflow-named methods instead ask MLflow the same question then, so their callers get MLflow's
+    own answer and exception (`RESOURCE_DOES_NOT_EXIST`), as a caller catching
+    `MlflowException` expects."""
 
 
 @dataclass(frozen=True)
@@ -157,26 +160,39 @@ class SqliteRegistryReader:
             ).fetchall()
         return [StoredModel(str(name)) for (name,) in rows]
 
-    def get_model_version(self, name: str, version: str | int) -> StoredVersion:
-        """One version by number (`VersionNotFoundError` if none, or internally deleted)."""
+    def find_version(self, name: str, alias_or_version: str) -> StoredVersion:
+        """A version by number (not internally deleted) or by alias (not MLflow's `latest`:
+        `VersionNotFoundError` for that too, so ask MLflow); `VersionNotFoundError` if none."""
+        if alias_or_version.lower() == "latest":
+            raise VersionNotFoundError("`latest` is MLflow's own alias: ask MLflow")
         with self._query() as conn:
             self._require_model(conn, name)
-            return self._version(conn, name, int(version), with_aliases=True)
-
-    def get_model_version_by_alias(self, name: str, alias: str) -> StoredVersion:
-        """The version an alias points at (`VersionNotFoundError` if none)."""
-        if alias.lower() == "latest":  # MLflow's own meaning of `latest`: asked of MLflow
-            return self.mlflow_client().get_model_version_by_alias(name, alias)  # type: ignore[no-any-return]
-        with self._query() as conn:
-            self._require_model(conn, name)
+            if alias_or_version.isdigit():
+                return self._version(conn, name, int(alias_or_version), with_aliases=True)
             row = conn.execute(
                 "SELECT version FROM registered_model_aliases "
                 "WHERE workspace = ? AND name = ? AND alias = ?",
-                (WORKSPACE, name, alias),
+                (WORKSPACE, name, alias_or_version),
             ).fetchone()
             if row is None:
-                raise VersionNotFoundError(f"registered model alias {alias} not found")
+                raise VersionNotFoundError(f"registered model alias {alias_or_version} not found")
             return self._version(conn, name, int(row[0]), with_aliases=True)
+
+    def get_model_version(self, name: str, version: str | int) -> Any:
+        """MLflow's `get_model_version`: `find_version`, else MLflow's answer."""
+        try:
+            return self.find_version(name, str(int(version)))
+        except (VersionNotFoundError, ValueError):
+            return self.mlflow_client().get_model_version(name, version)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> Any:
+        """MLflow's `get_model_version_by_alias`: `find_version`, else MLflow's answer."""
+        try:
+            if alias.isdigit():  # an alias, never a number, to MLflow
+                raise VersionNotFoundError(alias)
+            return self.find_version(name, alias)
+        except VersionNotFoundError:
+            return self.mlflow_client().get_model_version_by_alias(name, alias)
 
     def search_model_versions(self, filter_string: str | None = None) -> list[StoredVersion]:
         """A model's versions (`name = '...'`), not deleted, newest change first as MLflow."""
@@ -202,8 +218,11 @@ class SqliteRegistryReader:
 
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
         """Where the version's files are: its storage location, else its source."""
-        with self._query() as conn:
-            found = self._version(conn, name, int(version), with_aliases=False)
+        try:
+            with self._query() as conn:
+                found = self._version(conn, name, int(version), with_aliases=False)
+        except (VersionNotFoundError, ValueError):
+            return str(self.mlflow_client().get_model_version_download_uri(name, version))
         return str(found.storage_location or found.source)
 
     def _require_model(self, conn: sqlite3.Connection, name: str) -> None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import mlflow
+from mlflow.exceptions import MlflowException
 import pandas as pd
 import pytest
 from mlflow.store.db.utils import _get_latest_schema_revision
@@ -96,6 +97,11 @@ def test_a_reader_of_a_sqlite_registry_answers_as_mlflow_does(store: str) -> Non
     for name, alias in ((NAME, "3"), (NAME, "99"), ("los-none", "1"), (NAME, "nobody")):
         with pytest.raises(ModelNotFoundError):
             registry.resolve(name, alias, registry=reader)
+    # MLflow's own exception where a caller asks by MLflow's method names (they catch it)
+    for missing in (lambda: ours.get_model_version(NAME, "3"),
+                    lambda: ours.get_model_version_by_alias(NAME, "nobody")):  # fmt: skip
+        with pytest.raises(MlflowException):
+            missing()
     # what the reader does not answer itself, MLflow does
     assert ours.get_registered_model(OTHER).name == OTHER
 
