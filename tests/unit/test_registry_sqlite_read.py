@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import mlflow
-from mlflow.exceptions import MlflowException
 import pandas as pd
 import pytest
+from mlflow.exceptions import MlflowException
 from mlflow.store.db.utils import _get_latest_schema_revision
 
 from los.errors import ModelLoadError, ModelNotFoundError
