@@ -7,7 +7,10 @@ versions, and where a version's files are. `SqliteRegistryReader` answers those 
 `sqlite3` queries that mirror MLflow's own (`mlflow.store.model_registry.sqlalchemy_store`, the
 version pinned in `uv.lock`): the default workspace only, internally deleted versions and
 prompts left out, `LIKE` case-sensitive, MLflow's page sizes. Any other attribute is handed to
-a real `MlflowClient`, opened on first use, so a caller that needs more of MLflow still gets it.
+a real `MlflowClient`, opened on first use, so a caller that needs more of MLflow still gets it;
+so is a look-up by MLflow's method names that finds nothing (the caller gets MLflow's own
+exception). The product's own look-up, `find_version` (`models.registry.lifecycle`), raises
+`VersionNotFoundError` instead: a target without a champion costs no MLflow import either.
 
 It is used only where its answers are MLflow's (`open_reader`): a `sqlite:` URI whose schema is
 at the migration head this code was written and tested against (`SCHEMA_REVISION`, held equal to
