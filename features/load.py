@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 
 from features.export import write_csv
 from features.mapping import SourceMapping, apply_mapping, load_mapping
-from features.sql_source import is_sql_url, parse_sql_source, read_sql
 from features.validate import ValidationReport, check_bad_share, quarantine_rows
 from los.errors import DataSourceError, MissingColumnError
 from los.schema import CSV_SUFFIXES, NA_VALUES, PARQUET_SUFFIXES, TABLE_SUFFIXES, Column
@@ -99,11 +98,21 @@ def _read_file(source: str) -> pd.DataFrame:
 def _read(
     source: str, query: str | None, mapping: str | Path | SourceMapping | None, chunksize: int
 ) -> tuple[pd.DataFrame, np.ndarray | None, SourceMapping | None]:
-    sql = parse_sql_source(source, query) if is_sql_url(source) else None
+    sql = None
+    if "://" in str(source):  # a database URL (`sql_source.is_sql_url`)
+        # imported here: SQLAlchemy costs ~0.2 s of a short command that reads a file
+        from features.sql_source import parse_sql_source
+
+        sql = parse_sql_source(source, query)
     if sql is None and query is not None:
         raise DataSourceError("a query needs a database URL as the source")
     spec = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping
-    raw = read_sql(sql, chunksize) if sql is not None else _read_file(source)
+    if sql is not None:
+        from features.sql_source import read_sql
+
+        raw = read_sql(sql, chunksize)
+    else:
+        raw = _read_file(source)
     logger.info("read %d rows, %d columns", len(raw), raw.shape[1])
     if spec is None:
         return raw, None, None

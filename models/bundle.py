@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -32,6 +31,7 @@ from features.encoder import FeatureEncoder
 from los.targets import Target
 from models.calibration import PlattCalibrator, calibrate
 from models.group_recalibration import GroupRecalibrator
+from models.lightgbm_api import lgb
 
 BOOSTER_FILE = "booster.txt"
 BUNDLE_FILE = "bundle.json"

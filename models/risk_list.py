@@ -281,8 +281,10 @@ def _explain_rows(
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """Cyclic garbage collection paused while tens of thousands of small objects are made (it
-    would otherwise walk every object alive, again and again: seconds for a large census); the
-    objects made hold no cycles, and reference counting still frees everything as usual."""
+    would otherwise walk every object alive, again and again: seconds for a large census, about
+    a second of a 10,000-patient list's build and page in a process that has loaded the models);
+    reference counting still frees everything as usual, and any cyclic garbage made meanwhile
+    is collected once collection resumes."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -324,28 +326,27 @@ def _rows(
     model_flag = {t: scores[t].flagged.tolist() for t in targets}
     day, risk, review = days.tolist(), combined.tolist(), flagged.tolist()
     rows = []
-    with _no_gc():
-        for rank, i in enumerate(order.tolist(), start=1):
-            bands = {t: str(band[t][i]) for t in targets}
-            rows.append(
-                RiskListRow(
-                    rank=rank,
-                    spell_id=str(spell[i]),
-                    patient_id=str(patient[i]),
-                    site=str(site[i]),
-                    ward=_text(wards[i]),
-                    specialty=_text(specialties[i]),
-                    admission_datetime=when[i],
-                    days_in_hospital=int(day[i]),
-                    combined_risk=float(risk[i]),
-                    risk_band=max((bands[t] for t in ranking), key=BAND_ORDER.__getitem__),
-                    flagged=bool(review[i]),
-                    probabilities={t: float(probability[t][i]) for t in targets},
-                    bands=bands,
-                    model_flags={t: bool(model_flag[t][i]) for t in targets},
-                    reasons={t: list(why[t][i]) for t in targets},
-                )
+    for rank, i in enumerate(order.tolist(), start=1):
+        bands = {t: str(band[t][i]) for t in targets}
+        rows.append(
+            RiskListRow(
+                rank=rank,
+                spell_id=str(spell[i]),
+                patient_id=str(patient[i]),
+                site=str(site[i]),
+                ward=_text(wards[i]),
+                specialty=_text(specialties[i]),
+                admission_datetime=when[i],
+                days_in_hospital=int(day[i]),
+                combined_risk=float(risk[i]),
+                risk_band=max((bands[t] for t in ranking), key=BAND_ORDER.__getitem__),
+                flagged=bool(review[i]),
+                probabilities={t: float(probability[t][i]) for t in targets},
+                bands=bands,
+                model_flags={t: bool(model_flag[t][i]) for t in targets},
+                reasons={t: list(why[t][i]) for t in targets},
             )
+        )
     return rows
 
 
@@ -381,6 +382,25 @@ def build_risk_list(
     target for a patient flagged for review by no model (module doc); `all` every patient.
     `progress` is told each stage as it starts (the CLI prints it).
     """
+    with _no_gc():  # the whole build: a full collection would walk every object alive
+        return _build(scorer, frame, on, site, capacity, history, unknown_site_is_error, today,
+                      unavailable, cut, reasons_for, progress)  # fmt: skip
+
+
+def _build(
+    scorer: Scorer,
+    frame: pd.DataFrame,
+    on: date | None,
+    site: str | None,
+    capacity: int | None,
+    history: pd.DataFrame | None,
+    unknown_site_is_error: bool,
+    today: date | None,
+    unavailable: dict[str, str] | None,
+    cut: ReviewCut | None,
+    reasons_for: Literal["flagged", "all"],
+    progress: Callable[[str], None],
+) -> RiskList:
     cut = cut or ReviewCut.choose(capacity)
     known = site_known(frame, site, strict=unknown_site_is_error)
     chosen = on is None
@@ -452,4 +472,5 @@ def _roll_up(rows: list[RiskListRow], targets: list[str], by_ward: bool) -> list
 
 def write_risk_list(result: RiskList, path: str | Path) -> Path:
     """Write the list as CSV, HTML or JSON by extension; returns the path."""
-    return write_by_suffix(result, path, "risk list", render_risk_list)
+    with _no_gc():  # a row's worth of objects per patient, as in the build
+        return write_by_suffix(result, path, "risk list", render_risk_list)

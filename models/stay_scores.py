@@ -56,9 +56,9 @@ def data_as_of(admissions: Columns) -> pd.Timestamp | None:
 def days_stayed(admissions: Columns, as_of: pd.Timestamp | None) -> np.ndarray:
     """Days each current inpatient has stayed at `as_of` (0 for ended spells, and for all
     without `as_of`)."""
+    if as_of is None or "discharge_datetime" not in admissions:  # the service: every request
+        return np.zeros(len(admissions["admission_datetime"]))
     admitted = pd.to_datetime(pd.Series(np.asarray(admissions["admission_datetime"])))
-    if as_of is None or "discharge_datetime" not in admissions:
-        return np.zeros(len(admitted))
     discharged = pd.Series(np.asarray(admissions["discharge_datetime"]))
     inpatient = pd.to_datetime(discharged, errors="coerce").isna().to_numpy()
     stayed = ((as_of - admitted) / _DAY).to_numpy(float)
@@ -77,8 +77,10 @@ def stay_columns(
     curves = stay_curves(bundle, x)
     stayed = days_stayed(admissions, as_of)
     p10, median, p90 = (stayed + curves.quantile(q, stayed) for q in (0.1, 0.5, 0.9))
-    admitted = pd.to_datetime(pd.Series(np.asarray(admissions["admission_datetime"])))
-    discharge = (admitted + pd.to_timedelta(median, unit="D")).dt.date
+    # on index objects, not Series: the same arithmetic at a third of the cost, which counts
+    # for the service's one admission per request
+    admitted = pd.DatetimeIndex(pd.to_datetime(np.asarray(admissions["admission_datetime"])))
+    discharge = (admitted + pd.to_timedelta(median, unit="D")).date
     nctr = nctr_days(bundle, curves, p_nctr)
     return {
         "los_p10_days": np.round(p10, 2).tolist(),

@@ -15,12 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import lightgbm
 import numpy as np
 
 from los.errors import ModelLoadError, RegistryUnavailableError
 from los.targets import STAY_DISTRIBUTION
 from models.bundle import BOOSTER_FILE, BUNDLE_FILE, ModelBundle
+from models.lightgbm_api import lgb as lightgbm
 from models.registry.client import require_registry, sqlite_path
 from models.stay_model import DAY_COLUMN
 

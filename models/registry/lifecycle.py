@@ -25,6 +25,7 @@ from los.targets import REGISTERED_PREFIX
 from models.bundle import FORMATS, ModelBundle
 from models.registry.client import Registry, connected, fluent_tracking
 from models.registry.integrity import digests
+from models.registry.sqlite_read import SqliteRegistryReader, VersionNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -226,17 +227,29 @@ def model_version(
 ) -> Any:
     """The MLflow `ModelVersion` behind an alias or version number (`ModelNotFoundError` if
     there is none)."""
-    from mlflow.exceptions import MlflowException  # heavy: see `log_bundle`
-
     client = connected(registry).client
     try:
+        if isinstance(client, SqliteRegistryReader) and alias_or_version.lower() != "latest":
+            return client.find_version(registered_name, alias_or_version)  # MLflow not imported
         if alias_or_version.isdigit():
             return client.get_model_version(registered_name, alias_or_version)
         return client.get_model_version_by_alias(registered_name, alias_or_version)
-    except MlflowException as exc:
+    except Exception as exc:
+        if not _not_found(exc):
+            raise
         raise ModelNotFoundError(
             f"no model '{registered_name}' with alias or version '{alias_or_version}'"
         ) from exc
+
+
+def _not_found(exc: Exception) -> bool:
+    """A failed look-up: the SQLite reader's, or MLflow's (imported only on this error path: a
+    reader of a local registry never imports MLflow, `models.registry.sqlite_read`)."""
+    if isinstance(exc, VersionNotFoundError):
+        return True
+    from mlflow.exceptions import MlflowException  # heavy: see `log_bundle`
+
+    return isinstance(exc, MlflowException)
 
 
 def unusable(registered_name: str, mv: Any, allow_incomplete: bool = False) -> str | None:

@@ -9,12 +9,15 @@ tag) load as before, with the same file checks.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from los.errors import ModelLoadError, ModelNotFoundError
-from models.bundle import ModelBundle
+from models.bundle import BOOSTER_FILE, BUNDLE_FILE, ModelBundle
 from models.registry.client import Registry, connected
 from models.registry.integrity import check_bundle, check_files
 from models.registry.lifecycle import (
@@ -48,9 +51,6 @@ def load_bundle(
     one that must not or cannot be used (see the module doc); `allow_incomplete` is for the
     training run's own check of a version it has just registered.
     """
-    # mlflow is heavy (~3 s to import): only when a model is loaded (models/registry/client.py)
-    import mlflow
-
     store = connected(registry)
     mv = model_version(registered_name, alias_or_version, registry=store)
     alias = None if alias_or_version.isdigit() else alias_or_version
@@ -64,12 +64,7 @@ def load_bundle(
         # URI would be resolved against MLflow's global registry URI, not this one
         stored = store.client.get_model_version_download_uri(registered_name, identity.version)
         with tempfile.TemporaryDirectory() as tmp:
-            local = mlflow.artifacts.download_artifacts(  # the bundle's two files only
-                artifact_uri=f"{stored.rstrip('/')}/artifacts/bundle",
-                dst_path=tmp,
-                tracking_uri=store.uri,
-            )
-            directory = Path(local)
+            directory = _fetch_bundle(f"{stored.rstrip('/')}/artifacts/bundle", Path(tmp), store)
             check_files(directory, (mv.tags or {}).get(CHECKSUM_TAG), where)
             bundle = ModelBundle.load(directory)
     except ModelLoadError:
@@ -79,6 +74,27 @@ def load_bundle(
         raise ModelLoadError(f"{where} cannot be loaded: {type(exc).__name__}: {first}") from exc
     check_bundle(bundle, where)
     return bundle, identity
+
+
+def _fetch_bundle(uri: str, tmp: Path, store: Registry) -> Path:
+    """A private copy of the bundle's files in `tmp`, checked and loaded from there (a file
+    changed in the store after its check is never the one loaded). Files in a local store are
+    copied directly (MLflow would copy them too, after a ~2 s import); others are downloaded
+    by MLflow."""
+    if uri.startswith("file:"):
+        source = Path(url2pathname(urlparse(uri).path))
+        directory = tmp / "bundle"
+        directory.mkdir()
+        for name in (BOOSTER_FILE, BUNDLE_FILE):
+            shutil.copyfile(source / name, directory / name)
+        return directory
+    # mlflow is heavy (~3 s to import): only when a model is downloaded
+    import mlflow
+
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=uri, dst_path=str(tmp), tracking_uri=store.uri
+    )
+    return Path(local)
 
 
 def local_artifact_dir(
