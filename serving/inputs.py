@@ -7,8 +7,8 @@ same 422 shape as FastAPI's (`loc` names the field, never the value). An extra i
 `null` is scored as missing and counted in `los_missing_inputs_total{field}`.
 
 `describe_champion_inputs` makes `/openapi.json` list the extra inputs of the champions being
-served (required properties of `Admission` and `CensusAdmission`), rebuilt when they change;
-before any model is loaded it shows the contract's fields only.
+served (required properties of `Admission`, `CensusAdmission` and `ForecastAdmission`), rebuilt
+when they change; before any model is loaded it shows the contract's fields only.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from serving.schemas import CensusAdmission, admission_row, extra_inputs_model
 if TYPE_CHECKING:
     from serving.holder import ModelHolder
 
-ADMISSION_SCHEMAS = ("Admission", "CensusAdmission")
+ADMISSION_SCHEMAS = ("Admission", "CensusAdmission", "ForecastAdmission")
 
 
 class RequestInputs:
@@ -80,6 +80,7 @@ _ROWS_AT: dict[str, tuple[str | None, ...]] = {
     "/v1/score": (),
     "/v1/score/batch": (None,),
     "/v1/risk-list": ("admissions", None),
+    "/v1/forecast": ("admissions", None),
 }
 
 

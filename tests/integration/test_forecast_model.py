@@ -20,6 +20,7 @@ from models.bed_provider import elapsed_days
 from models.census import select_census
 from models.forecast import baseline_forecast, forecast_spells
 from models.scorer import Scorer
+from models.stay_curve import survival_at
 from models.stay_outlook import stay_outlooks
 from models.stay_provider import model_provider
 from models.stay_table import StayTable, as_known_at
@@ -72,17 +73,16 @@ def test_forecast_is_each_patients_curve_given_the_days_stayed(
     census, on, _, _ = select_census(spells, None, None, today)
     origin = pd.Timestamp(on) + pd.Timedelta(days=1)
     history = as_known_at(spells, origin)
-    survival = scorer.stay_curves(census, history).survival
+    curves = scorer.stay_curves(census, history)  # read between days as its quantiles are
     elapsed = elapsed_days(census, origin)
-    grid = np.arange(survival.shape[1])
-    now = np.array([np.interp(e, grid, s) for e, s in zip(elapsed, survival, strict=True)])
+    now = survival_at(curves.survival, elapsed, curves.within_day)
     wards = census["ward"].astype("string").fillna("not recorded").astype(str).to_numpy()
     sites = census["site"].astype(str).to_numpy()
     checked = 0
     for group in payload["wards"]:
         rows = np.flatnonzero((wards == group["ward"]) & (sites == group["site"]))
         for h, day in enumerate(group["days"], start=1):
-            later = np.array([np.interp(elapsed[i] + h, grid, survival[i]) for i in rows])
+            later = survival_at(curves.survival[rows], elapsed[rows] + h, curves.within_day)
             want = float(np.sum(later / now[rows]))
             assert day["occupied_beds"]["expected"] == pytest.approx(want, abs=2e-3)
             checked += 1
