@@ -65,6 +65,10 @@ def _reasons(
     )
 
 
+# features derived from one set of rows, per feature spec (`FeatureSpec.columns`)
+Derived = dict[tuple[str, ...], dict[str, np.ndarray]]
+
+
 class Scorer:
     """Scores admissions with every loaded target model through the shared feature path."""
 
@@ -89,6 +93,8 @@ class Scorer:
         reasons: bool = True,
         top_k: int = 3,
         reasons_for: Literal["all", "flagged"] = "all",
+        *,
+        derived: Derived | None = None,
     ) -> dict[str, TargetScores]:
         """Score every row for every target; label columns in the input are ignored.
 
@@ -102,10 +108,13 @@ class Scorer:
 
         An extra input a model was trained with (`extra_inputs`) must be a column of
         `admissions` (`MissingColumnError` naming it otherwise): never scored silently without.
+
+        `derived`: the features derived per feature spec, filled here; pass the same dict to
+        `stay_scores` for the same rows and history so they are derived once.
         """
         if self.extra_inputs:
             check_extra_inputs(admissions, self.extra_inputs)
-        derived: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
+        derived = {} if derived is None else derived
         encoded: list[tuple[FeatureEncoder, np.ndarray]] = []
         out: dict[str, TargetScores] = {}
         for target, model in self.models.items():
@@ -153,13 +162,20 @@ class Scorer:
         history: pd.DataFrame | None = None,
         as_of: pd.Timestamp | None = None,
         reasons: bool = False,
+        *,
+        derived: Derived | None = None,
     ) -> dict[str, list[object]]:
         """The §7 columns (`models.stay_scores`) of rows already scored (`scores`, for the NCTR
-        probability), and `los_reasons` when `reasons`; empty without a stay model."""
+        probability), and `los_reasons` when `reasons`; empty without a stay model. `derived`:
+        as `score` filled it for the same rows and history (features reused, not derived again)."""
         if self.stay is None:
             return {}
         bundle = self.stay.bundle
-        features = derive_columns(admissions, bundle.spec, history)
+        key = bundle.spec.columns
+        if derived is not None and key in derived:
+            features = derived[key]
+        else:
+            features = derive_columns(admissions, bundle.spec, history)
         x = bundle.encoder.transform(features)
         nctr = scores.get("nctr")
         p_nctr = None if nctr is None else nctr.probability
@@ -212,7 +228,8 @@ class Scorer:
         chunk_rows = max(chunk_rows, 1)
         for start in range(0, max(len(admissions), 1), chunk_rows):  # an empty input: one pass
             chunk = admissions.iloc[start : start + chunk_rows]
-            scores = self.score(chunk, top_k=top_k, reasons_for=reasons_for)
+            derived: Derived = {}  # features of this chunk, shared by the flags and the stay
+            scores = self.score(chunk, top_k=top_k, reasons_for=reasons_for, derived=derived)
             part = pd.DataFrame({"spell_id": chunk["spell_id"].to_numpy()})
             for target, s in scores.items():
                 part[f"{target}_probability"] = np.round(s.probability, 6)
@@ -220,7 +237,9 @@ class Scorer:
                 part[f"{target}_risk_band"] = s.band
                 part[f"{target}_reasons"] = [reasons_text(r) for r in (s.reasons or [])]
                 part[f"{target}_model_version"] = f"{s.identity.name}/{s.identity.version}"
-            stay = self.stay_scores(chunk, scores, as_of=as_of, reasons=reasons_for == "all")
+            stay = self.stay_scores(
+                chunk, scores, as_of=as_of, reasons=reasons_for == "all", derived=derived
+            )
             for column, values in stay.items():
                 part[column] = pd.Series(values, index=part.index)
             part["missing_inputs"] = missing_inputs(chunk, fields)  # blank/absent model inputs

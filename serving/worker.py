@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from los.errors import NotReadyError
 from models.history_index import HistoryIndex
-from models.scorer import TargetScores
+from models.scorer import Derived, TargetScores
 from serving.request_rows import rows_to_columns, with_request_history
 from serving.responses import result_rows
 
@@ -167,8 +167,11 @@ class ScoringWorker:
         """Score rows with `models` and report them to `on_scored` (audit, metrics)."""
         extras = models.scorer.extra_inputs
         columns = with_request_history(rows_to_columns(rows, extras), rows, self._history())
-        scores = models.scorer.score(columns, reasons=True, top_k=3, reasons_for=reasons_for)
-        stay = models.scorer.stay_scores(columns, scores)  # CONTRACT §7 (empty: no model)
+        derived: Derived = {}  # the rows' features, derived once for the flags and the stay
+        scores = models.scorer.score(
+            columns, reasons=True, top_k=3, reasons_for=reasons_for, derived=derived
+        )
+        stay = models.scorer.stay_scores(columns, scores, derived=derived)  # CONTRACT §7
         spell_ids = [str(r["spell_id"]) for r in rows]
         if self._metrics is not None:
             self._metrics.batch_rows.observe(len(rows))

@@ -8,7 +8,7 @@ import math
 import re
 
 from models import registry
-from models.scorer import Scorer
+from models.scorer import Derived, Scorer
 from models.stay_scores import STAY_COLUMNS
 from serving.warmup import warm_up
 from tests.conftest import TrainedRegistry
@@ -46,3 +46,22 @@ def test_warm_up_runs_the_stay_curves(trained_registry: TrainedRegistry) -> None
     assert isinstance(warmed["nctr_expected_days"][0], float)  # the NCTR wait part ran too
     flags_only = Scorer({t: m for t, m in models.items() if t != "stay_distribution"})
     assert warm_up(flags_only) == {}
+
+
+def test_flags_and_stay_share_one_feature_derivation(trained_registry: TrainedRegistry) -> None:
+    """`score` and `stay_scores` on the same rows derive the features once when given the same
+    `derived` dict (the service and `score_table` do), with the same answers as deriving twice."""
+    registry.connect(trained_registry.settings.tracking_uri)
+    scorer = Scorer(registry.load_models("champion"))
+    rows = trained_registry.admissions.tail(300).drop(columns=["discharge_datetime"])
+    derived: Derived = {}
+    shared = scorer.score(rows, reasons_for="flagged", derived=derived)
+    assert len(derived) == 1  # one spec for every model trained in one run
+    cached = next(iter(derived.values()))
+    stay = scorer.stay_scores(rows, shared, derived=derived, reasons=True)
+    assert next(iter(derived.values())) is cached  # reused, not derived again
+    alone = scorer.score(rows, reasons_for="flagged")
+    assert stay == scorer.stay_scores(rows, alone, reasons=True)
+    for target, s in alone.items():
+        assert (s.probability == shared[target].probability).all()
+        assert s.reasons == shared[target].reasons
