@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from evaluation.finding_words import ci_words, joint_words
 from evaluation.findings import Finding, Measure, MeasureKey, measures, verdicts
 from evaluation.gates import GateResult, GateStatus
-from evaluation.group_metrics import Breakdown, GroupMetrics, Interval
+from evaluation.group_metrics import Breakdown, GroupMetrics
 from evaluation.groups import group_label
 from los.config import GatesConfig
 
@@ -43,11 +44,6 @@ def _harm(name: str, value: float) -> str:
     return "Predicted risks in this group do not match what happened to its patients"
 
 
-def _ci(ci: Interval, digits: int = 2) -> str:
-    lo, hi = ci
-    return "95% CI n/a" if lo is None or hi is None else f"95% CI {lo:.{digits}f}-{hi:.{digits}f}"
-
-
 def _f(value: float | None, spec: str) -> str:
     """A figure of a judged group (always present for one; `n/a` if a hand-made row lacks it)."""
     return "n/a" if value is None else format(value, spec)
@@ -61,40 +57,32 @@ def _describe(key: MeasureKey, row: GroupMetrics, ref: GroupMetrics | None, ref_
         adjusted = "age-adjusted " if key == "fnr_ratio_age_adjusted" else ""
         return (
             f"misses {_f(row.fnr, '.0%')} of its positive cases vs {_f(ref.fnr, '.0%')} in "
-            f"{ref_name} ({adjusted}FNR ratio {_f(value, '.2f')}, {_ci(ci)})"
+            f"{ref_name} ({adjusted}FNR ratio {_f(value, '.2f')}, {ci_words(ci)})"
         )
     if key == "calibration_ratio":
         return (
             f"observed {_f(row.prevalence, '.1%')} vs predicted {_f(row.mean_predicted, '.1%')} "
             f"(O/E {_f(row.observed_to_expected, '.2f')} vs "
             f"{_f(ref.observed_to_expected, '.2f')} in {ref_name}; ratio {_f(value, '.2f')}, "
-            f"{_ci(ci)})"
+            f"{ci_words(ci)})"
         )
     if key == "auroc_gap":
         return (
             f"AUROC {_f(row.auroc, '.3f')} vs {_f(ref.auroc, '.3f')} in {ref_name} "
-            f"(gap {_f(value, '.3f')}, {_ci(ci, 3)})"
+            f"(gap {_f(value, '.3f')}, {ci_words(ci, 3)})"
         )
     side = "under" if (row.prevalence or 0) > (row.mean_predicted or 0) else "over"
     return (
-        f"calibration error {_f(value, '.3f')} ({_ci(ci, 3)}); observed "
+        f"calibration error {_f(value, '.3f')} ({ci_words(ci, 3)}); observed "
         f"{_f(row.prevalence, '.1%')} vs predicted {_f(row.mean_predicted, '.1%')} "
         f"({side}-estimated)"
     )
 
 
-def _digits(finding: Finding) -> int:
-    return 2 if finding.measure.kind in ("fnr", "calibration_ratio") else 3
-
-
 def _joint_of(findings: list[Finding]) -> str:
-    """The widened intervals quoted for groups judged on them, e.g. `; joint 95% CI 1.19-2.29
-    for White, IMD not known`."""
-    parts = [
-        f"{f.label} {f.joint_ci[0]:.{_digits(f)}f}-{f.joint_ci[1]:.{_digits(f)}f}"
-        for f in findings
-        if f.widened and f.joint_ci[0] is not None and f.joint_ci[1] is not None
-    ]
+    """The widened intervals quoted for groups judged on them, e.g. `; joint 95% CI White, IMD
+    not known 1.17-2.33`."""
+    parts = [f"{f.label} {joint}" for f in findings if (joint := joint_words(f)) is not None]
     return f"; joint 95% CI {', '.join(parts)}" if parts else ""
 
 

@@ -64,20 +64,29 @@ def outcome_words(target: str) -> str:
     return f"{days}+ day stay" if days.isdigit() else target.replace("_", " ")
 
 
-def _ci_words(ci: Interval, digits: int = 2) -> str:
+def ci_words(ci: Interval, digits: int = 2) -> str:
+    """A 95% interval as quoted, e.g. `95% CI 1.31-2.07` (`95% CI n/a` without one)."""
     if ci[0] is None or ci[1] is None:
         return "95% CI n/a"
     return f"95% CI {ci[0]:.{digits}f}-{ci[1]:.{digits}f}"
 
 
-def _judged_words(finding: Finding, digits: int = 2) -> str:
-    """The group's 95% interval and, when it was widened for the groups compared, that too."""
-    words = _ci_words(finding.ci, digits)
+def joint_words(finding: Finding) -> str | None:
+    """The interval widened for the groups compared, e.g. `1.17-2.33` (2 decimals for ratios,
+    3 otherwise), when the finding was judged on one; else None."""
     lo, hi = finding.joint_ci
-    if finding.widened and lo is not None and hi is not None:
-        words += (
-            f"; {lo:.{digits}f}-{hi:.{digits}f} allowing for the {finding.compared} groups compared"
-        )
+    if not finding.widened or lo is None or hi is None:
+        return None
+    digits = 2 if finding.measure.ratio else 3
+    return f"{lo:.{digits}f}-{hi:.{digits}f}"
+
+
+def _judged_words(finding: Finding) -> str:
+    """The group's 95% interval and, when it was widened for the groups compared, that too."""
+    words = ci_words(finding.ci, 2 if finding.measure.ratio else 3)
+    joint = joint_words(finding)
+    if joint is not None:
+        words += f"; {joint} allowing for the {finding.compared} groups compared"
     return words
 
 
@@ -106,7 +115,7 @@ def sentence(finding: Finding, outcome: str) -> str:
         text = f"the model ranks {outcome} risk less well for {who} than for {ref}"
         tail = (
             f"AUROC {_number(row.auroc, '.3f')} vs {_number(ref_auroc, '.3f')}; gap {v:.3f}, "
-            f"{_judged_words(finding, 3)}; {band}"
+            f"{_judged_words(finding)}; {band}"
         )
     else:
         observed, predicted = row.prevalence, row.mean_predicted
@@ -114,7 +123,7 @@ def sentence(finding: Finding, outcome: str) -> str:
         text = f"the model {side}-estimates {outcome} risk for {who}"
         tail = (
             f"observed {_number(observed, '.1%')} vs predicted {_number(predicted, '.1%')}; "
-            f"calibration error {v:.3f}, {_judged_words(finding, 3)}; {band}"
+            f"calibration error {v:.3f}, {_judged_words(finding)}; {band}"
         )
     return f"{text[0].upper()}{text[1:]} ({tail})"
 

@@ -72,6 +72,11 @@ class Measure:
         return gate_name(self.gate_kind, self.attribute)
 
     @property
+    def ratio(self) -> bool:
+        """A ratio to the reference group (FNR, calibration): its intervals are on the log scale."""
+        return self.kind in ("fnr", "calibration_ratio")
+
+    @property
     def relative(self) -> bool:
         """Compared with a reference group (ratios, AUROC gap) rather than absolute."""
         return self.kind != "calibration_error"
@@ -79,7 +84,7 @@ class Measure:
     def severity(self, value: float) -> float:
         """How far beyond the band (positive) or inside it (negative or under 1), for ranking."""
         lo, hi = self.band
-        if self.kind in ("fnr", "calibration_ratio"):
+        if self.ratio:
             return max(lo / value if value > 0 else math.inf, value / hi)
         return value - hi
 
@@ -243,7 +248,7 @@ def verdicts(table: Breakdown, measure: Measure, config: GatesConfig) -> list[Fi
     compared = len(judged) if config.fairness_multiplicity == "bonferroni" else 1
     out = []
     for group, row, value, ci in judged:
-        joint = joint_interval(value, ci, measure.kind in ("fnr", "calibration_ratio"), compared)
+        joint = joint_interval(value, ci, measure.ratio, compared)
         status = judge(value, joint, measure.band, config.fairness_evidence)
         out.append(Finding(measure, group, value, ci, status, row, ref_group, ref, joint, compared))
     return out
