@@ -7,11 +7,13 @@ checks the bytes against `ScoreOut`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from models.printable import R
 from models.scorer import TargetScores
 from models.stay_scores import stay_rows
 
@@ -56,3 +58,13 @@ def result_rows(
         )
         out[-1].update(extra[i])
     return out
+
+
+def in_format(result: R, format: str, render: Callable[[R], str]) -> Response:
+    """A list or forecast as the asked `format`: `html` (`render`), `csv` (formula-like cells
+    defused by its `to_csv`) or `json`; the service's twin of `models.printable.write_by_suffix`."""
+    if format == "html":
+        return HTMLResponse(render(result))
+    if format == "csv":
+        return Response(result.to_csv(), media_type="text/csv")
+    return JSONResponse(result.to_dict())

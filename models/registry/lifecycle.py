@@ -133,6 +133,12 @@ def log_bundle(
     return ModelIdentity(registered_name, version, None, run_id)
 
 
+def _set_tags(client: Any, name: str, version: str, tags: dict[str, Any] | None) -> None:
+    """Each of `tags` on the version, JSON-encoded."""
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(name, version, key, json.dumps(value, default=str))
+
+
 def mark_complete(
     registered_name: str,
     version: str,
@@ -142,8 +148,7 @@ def mark_complete(
 ) -> None:
     """Set `tags` (JSON-encoded), then `los_state=complete`, then the `challenger` alias."""
     client = connected(registry).client
-    for key, value in (tags or {}).items():
-        client.set_model_version_tag(registered_name, version, key, json.dumps(value, default=str))
+    _set_tags(client, registered_name, version, tags)
     client.set_model_version_tag(registered_name, version, STATE_TAG, COMPLETE)
     client.set_registered_model_alias(registered_name, CHALLENGER, version)
 
@@ -158,8 +163,7 @@ def mark_rejected(
 ) -> None:
     """Mark a version that must never be loaded or promoted (no alias), with the reason."""
     client = connected(registry).client
-    for key, value in (tags or {}).items():
-        client.set_model_version_tag(registered_name, version, key, json.dumps(value, default=str))
+    _set_tags(client, registered_name, version, tags)
     client.set_model_version_tag(registered_name, version, REJECTED_REASON_TAG, reason[:4000])
     client.set_model_version_tag(registered_name, version, STATE_TAG, REJECTED)
 

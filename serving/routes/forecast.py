@@ -7,15 +7,16 @@ from typing import Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import Response
 
 from los.errors import TooLargeError
 from los.targets import STAY_DISTRIBUTION
-from models.forecast import Forecast, forecast_spells
+from models.forecast import forecast_spells
 from models.forecast_render import render_forecast
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.holder import ModelSet
 from serving.request_rows import rows_to_columns
+from serving.responses import in_format
 from serving.schemas import ForecastRequest
 
 router = APIRouter(
@@ -61,16 +62,8 @@ async def forecast(
             site=request.site,
             unknown_site_is_error=False,  # as the risk list: an empty forecast whose notes say so
         )
-        return _render(result, format)
+        return in_format(result, format, render_forecast)
 
     # on the scoring thread (the stay curves are LightGBM predictions), off the event loop
     response: Response = await asyncio.wrap_future(services.worker.submit_call(build))
     return response
-
-
-def _render(result: Forecast, format: str) -> Response:
-    if format == "html":
-        return HTMLResponse(render_forecast(result))
-    if format == "csv":
-        return Response(result.to_csv(), media_type="text/csv")  # formula-like cells defused
-    return JSONResponse(result.to_dict())

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import Response
 
 from los.errors import TooLargeError
 from models.list_render import render_risk_list
@@ -17,6 +17,7 @@ from models.risk_list import RiskList, build_risk_list
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.holder import ModelSet
 from serving.request_rows import rows_to_columns, with_request_history
+from serving.responses import in_format
 from serving.schemas import RiskListRequest
 
 router = APIRouter(
@@ -68,19 +69,10 @@ async def risk_list(
             cut=ReviewCut.choose(request.capacity, services.settings),  # as `los risk-list`
         )
         _audit(services, result)
-        return _render(result, format)
+        return in_format(result, format, render_risk_list)  # on the scoring thread
 
     response: Response = await asyncio.wrap_future(services.worker.submit_call(build))
     return response
-
-
-def _render(result: RiskList, format: str) -> Response:
-    """The list in the asked format (rendered on the scoring thread, off the event loop)."""
-    if format == "html":
-        return HTMLResponse(render_risk_list(result))
-    if format == "csv":
-        return Response(result.to_csv(), media_type="text/csv")  # formula-like cells defused
-    return JSONResponse(result.to_dict())
 
 
 def _audit(services: Services, result: RiskList) -> None:
