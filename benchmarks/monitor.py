@@ -104,8 +104,7 @@ def estimate_rows(models: dict, seed: int, rows: int) -> list[dict[str, Any]]:
     oracle the labels' noise."""
     from features.generate import generate_admissions
     from los.config import TrainingConfig
-    from monitoring.accuracy import critical_z
-    from monitoring.estimate import weighted_auroc
+    from monitoring.estimate import expected_auroc
     from monitoring.monitor import Monitor
     from monitoring.windows import model_window
 
@@ -119,40 +118,33 @@ def estimate_rows(models: dict, seed: int, rows: int) -> list[dict[str, Any]]:
     reference = data.loc[(admitted >= t0) & (admitted <= t1)]
     m = Monitor(reference.reset_index(drop=True), recent.reset_index(drop=True), models,
                 TrainingConfig())  # fmt: skip
-    segments = [s for s in m.segments() if m.assessed(s[2], s[3])]
-    z = critical_z(m.mc.estimate_check_level, len(segments) * len(m.targets))
+    truth = truth.loc[m.rec.frame["spell_id"]]
     out = []
-    for target, tw in m.targets.items():
-        p_true = truth.loc[m.rec.frame["spell_id"], TRUTH[target]].to_numpy(float)
-        for attribute, group, rm, cm in segments:
-            real = m.realised(tw, rm, cm)
-            check = m.estimate_check(tw, rm, cm, real["realised_auroc"], z)
-            if check.realised is None or check.estimated is None:
-                continue
-            known = cm & ~np.isnan(tw.y_rec)
-            pt = p_true[known]
-            oracle = float(weighted_auroc(tw.p_rec[known], pt[None, :], 1 - pt[None, :])[0])
-            out.append(
-                {
-                    "seed": seed,
-                    "target": target,
-                    "attribute": attribute,
-                    "group": group,
-                    "n": int(cm.sum()),
-                    "labelled": int(known.sum()),
-                    "events": int(np.nansum(tw.y_rec[known])),
-                    "estimated": check.estimated,
-                    "realised": check.realised,
-                    "oracle": oracle,
-                    "diff": check.difference,
-                    "bias": check.estimated - oracle,
-                    "noise": check.realised - oracle,
-                    "sd": check.sampling_sd,
-                    "judged": check.judged,
-                    "note": check.note,
-                    "z": z,
-                }
-            )
+    for s in m.estimate_checks():
+        check, known, tw = s.check, s.labelled, m.targets[s.target]
+        assert check.estimated is not None and check.realised is not None  # as yielded
+        oracle, _ = expected_auroc(truth[TRUTH[s.target]].to_numpy(float)[known], tw.p_rec[known])
+        out.append(
+            {
+                "seed": seed,
+                "target": s.target,
+                "attribute": s.attribute,
+                "group": s.group,
+                "n": int(s.rows.sum()),
+                "labelled": int(known.sum()),
+                "events": int(np.nansum(tw.y_rec[known])),
+                "estimated": check.estimated,
+                "realised": check.realised,
+                "oracle": oracle,
+                "diff": check.difference,
+                "bias": check.estimated - oracle,
+                "noise": check.realised - oracle,
+                "sd": check.sampling_sd,
+                "judged": check.judged,
+                "note": check.note,
+                "z": s.z,
+            }
+        )
     return out
 
 

@@ -11,8 +11,9 @@ the alert stays with the site where the action is.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,13 @@ from los.config import TrainingConfig
 from los.targets import Target, label, length_of_stay_days
 from models.registry import LoadedModel
 from models.scorer import Scorer
-from monitoring.accuracy import OPEN_SHARE, EstimateCheck, check_estimate, label_noise_sd
+from monitoring.accuracy import (
+    OPEN_SHARE,
+    EstimateCheck,
+    check_estimate,
+    critical_z,
+    label_noise_sd,
+)
 from monitoring.drift import (
     CATEGORICAL_INPUTS,
     Binning,
@@ -42,7 +49,6 @@ from monitoring.estimate import (
     expected_auroc,
     expected_calibration_error,
     segment_recalibration,
-    weighted_auroc,
 )
 from monitoring.realised import CensoringBaseline, observed_expected
 from monitoring.segments import segment_keys, segment_order
@@ -83,6 +89,19 @@ class TargetWindows:
     ref_codes: np.ndarray
     rec_codes: np.ndarray
     baseline: CensoringBaseline
+
+
+class SegmentCheck(NamedTuple):
+    """One target's estimate check in one segment (`Monitor.estimate_checks`)."""
+
+    target: str
+    attribute: str
+    group: str
+    rows: np.ndarray  # the segment's recent rows (mask)
+    labelled: np.ndarray  # those whose labels have arrived
+    realised: dict[str, Any]  # `Monitor.realised`
+    check: EstimateCheck
+    z: float  # the critical z it was judged at
 
 
 @dataclass
@@ -327,8 +346,22 @@ class Monitor:
         _, q = self.calibrated(tw, ref_mask, rec_mask)
         labelled = ~np.isnan(tw.y_rec[rec_mask])
         p, q = tw.p_rec[rec_mask][labelled], q[labelled]
-        estimated = float(weighted_auroc(p, q[None, :], 1 - q[None, :])[0])
+        estimated, _ = expected_auroc(q, p)
         sd = None  # no simulation where labels are still arriving: nothing to judge yet
         if open_share <= OPEN_SHARE:
             sd = label_noise_sd(p, q, max(self.mc.n_bootstrap, 50), self.check_rng)
         return check_estimate(estimated, realised, sd, open_share, tolerance, z)
+
+    def estimate_checks(self) -> Iterator[SegmentCheck]:
+        """Per target and assessed segment, the estimate check as `run_monitor` makes it (z over
+        every assessed segment and target), where both figures exist. For measuring the check
+        itself against the generator's truth (its test and benchmark)."""
+        segments = [s for s in self.segments() if self.assessed(s[2], s[3])]
+        z = critical_z(self.mc.estimate_check_level, len(segments) * len(self.targets))
+        for target, tw in self.targets.items():
+            for attribute, group, rm, cm in segments:
+                real = self.realised(tw, rm, cm)
+                check = self.estimate_check(tw, rm, cm, real["realised_auroc"], z)
+                if check.estimated is not None and check.realised is not None:
+                    labelled = cm & ~np.isnan(tw.y_rec)
+                    yield SegmentCheck(target, attribute, group, cm, labelled, real, check, z)

@@ -10,7 +10,6 @@ error and the labels' noise. benchmarks/monitor.py runs the same at larger sizes
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,8 +17,8 @@ from features.generate import generate_admissions
 from los.config import TrainingConfig
 from models.availability import load_available
 from models.registry import LoadedModel, connect
-from monitoring.accuracy import LABELS_PENDING, TOO_SMALL, critical_z
-from monitoring.estimate import weighted_auroc
+from monitoring.accuracy import LABELS_PENDING, TOO_SMALL
+from monitoring.estimate import expected_auroc
 from monitoring.monitor import Monitor
 from monitoring.windows import model_window
 from tests.conftest import TrainedRegistry
@@ -48,34 +47,26 @@ def _checked(models: dict[str, LoadedModel], seed: int) -> pd.DataFrame:
     m = Monitor(
         reference.reset_index(drop=True), recent.reset_index(drop=True), models, TrainingConfig()
     )
-    segments = [s for s in m.segments() if m.assessed(s[2], s[3])]
-    z = critical_z(m.mc.estimate_check_level, len(segments) * len(m.targets))
-    truth = data.truth.set_index("spell_id")
+    truth = data.truth.set_index("spell_id").loc[m.rec.frame["spell_id"]]
     rows = []
-    for target, tw in m.targets.items():
-        p_true = truth.loc[m.rec.frame["spell_id"], TRUTH[target]].to_numpy(float)
-        for attribute, group, rm, cm in segments:
-            real = m.realised(tw, rm, cm)
-            check = m.estimate_check(tw, rm, cm, real["realised_auroc"], z)
-            if check.estimated is None or check.realised is None:
-                continue
-            known = cm & ~np.isnan(tw.y_rec)
-            pt = p_true[known]
-            oracle = float(weighted_auroc(tw.p_rec[known], pt[None, :], 1 - pt[None, :])[0])
-            rows.append(
-                {
-                    "seed": seed,
-                    "pair": f"{target} {attribute}={group}",
-                    "estimated": check.estimated,
-                    "realised": check.realised,
-                    "oracle": oracle,
-                    "sd": check.sampling_sd,
-                    "judged": check.judged,
-                    "within": check.within,
-                    "note": check.note,
-                    "realised_ci": real["realised_auroc_ci"],
-                }
-            )
+    for s in m.estimate_checks():
+        check, known = s.check, s.labelled
+        p_true = truth[TRUTH[s.target]].to_numpy(float)[known]
+        oracle, _ = expected_auroc(p_true, m.targets[s.target].p_rec[known])
+        rows.append(
+            {
+                "seed": seed,
+                "pair": f"{s.target} {s.attribute}={s.group}",
+                "estimated": check.estimated,
+                "realised": check.realised,
+                "oracle": oracle,
+                "sd": check.sampling_sd,
+                "judged": check.judged,
+                "within": check.within,
+                "note": check.note,
+                "realised_ci": s.realised["realised_auroc_ci"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
