@@ -37,6 +37,22 @@ CONTRACT_MODELS: tuple[str, ...] = tuple(
 # the review tags `training.promotion` writes on every version it registers (their one home)
 REVIEW_STATUS_TAG = "gates.status"
 REVIEW_BLOCKING_TAG = "gates.blocking"
+REVIEW_FINDINGS_TAG = "gates.findings"
+# what a failed gate means, for the people reading a list or a console line (by gate kind: the
+# name's part before the first `:`); the gate's name follows in brackets for the evaluators
+_GATE_WORDS = {
+    "min_auroc": "its accuracy is below the minimum",
+    "calibration_error": "its chances are further from what happened than allowed",
+    "auroc_vs_champion": "it is less accurate than the model in use",
+    "target_definition": "it counts a different outcome from the model in use",
+    "registry_roundtrip": "it did not load back from the registry unchanged",
+    "stay_interval_coverage": "its likely-stay ranges miss too often",
+    "stay_concordance": "it orders stays too poorly",
+    "fnr_ratio": "a fairness check: it misses more cases in one group",
+    "calibration_ratio": "a fairness check: its chances are off for one group",
+    "auroc_gap": "a fairness check: it ranks one group less well",
+    "fairness": "a fairness check that could not be made",
+}
 
 
 def target_name(registered: str) -> str:
@@ -113,6 +129,40 @@ def _blocking(tags: dict[str, str]) -> list[str]:
         return ["(unreadable review tags)"]
 
 
+def _claim(sentence: str) -> str:
+    """A finding's sentence without its bracketed figures: "Black or Black British patients in
+    the most deprived areas (IMD quintile 1) have 1.85x the NCTR rate the model expects"."""
+    text = sentence.rstrip()
+    if not text.endswith(")"):
+        return text
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:i].rstrip() or text
+    return text
+
+
+def held_words(tags: dict[str, str]) -> str:
+    """Why a held version is held, in words: each blocking finding's claim, then each failed gate
+    no finding explains, by what it means with its name; e.g. "Black or Black British patients
+    in the most deprived areas (IMD quintile 1) have 1.85x the NCTR rate the model expects"."""
+    try:
+        findings = [f for f in json.loads(tags.get(REVIEW_FINDINGS_TAG, "[]")) if "name" in f]
+    except (TypeError, ValueError):
+        findings = []
+    explained = {str(f["name"]) for f in findings} | {str(f.get("gate")) for f in findings}
+    parts = [_claim(str(f.get("sentence") or f["name"])) for f in findings]
+    for name in _blocking(tags):
+        if name not in explained:
+            words = _GATE_WORDS.get(name.split(":", 1)[0])
+            parts.append(f"{words} ({name})" if words else name)
+    if not parts:
+        return "held"
+    shown = "; ".join(parts[:2]) + (f"; and {len(parts) - 2} more" if len(parts) > 2 else "")
+    return f"held for review: {shown}"
+
+
 def _no_champion(target: str, model: str) -> Unavailable:
     """Why `model` has no champion, from its newest version that finished registering."""
     finished = [mv for mv in _versions(model) if (mv.tags or {}).get(STATE_TAG) != INCOMPLETE]
@@ -133,10 +183,8 @@ def _no_champion(target: str, model: str) -> Unavailable:
     elif tags.get(STATE_TAG) == REJECTED:
         why = f"not available: no champion (version {version} failed its registry check)"
     elif review_status(tags) == "held":
-        held = _blocking(tags)
-        named = "; ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
         why = (
-            f"awaiting review: no champion (version {version} is held for review by {named}; "
+            f"awaiting review: no champion (version {version} is {held_words(tags)}; "
             "a person decides with `los promote`)"
         )
     else:

@@ -31,10 +31,10 @@ from los.errors import ModelNotFoundError
 from los.targets import definition_conflict, target_name_of
 from models import registry
 from models.availability import REVIEW_BLOCKING_TAG as BLOCKING_TAG
+from models.availability import REVIEW_FINDINGS_TAG as FINDINGS_TAG
 from models.availability import REVIEW_STATUS_TAG as STATUS_TAG
 from models.registry import connected, read_run_text
 
-FINDINGS_TAG = "gates.findings"
 NOT_CONCLUSIVE_TAG = "gates.not_conclusive"
 METRICS_ARTIFACT = "reports/metrics.json"
 

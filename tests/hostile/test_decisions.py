@@ -299,8 +299,8 @@ def test_score_and_risk_list_use_what_exists_and_name_what_is_missing(
     code, stdout, stderr = cli(copy, "score", "--data", str(data), "--out", str(tmp_path / "s.csv"))
     assert code == 0, stderr
     assert (
-        "NCTR model awaiting review: no champion (version 1 is held for review by min_auroc;"
-        in (stdout)
+        "NCTR model awaiting review: no champion (version 1 is held for review: its accuracy is "
+        "below the minimum (min_auroc); a person decides with `los promote`)" in (stdout)
     )
     assert "Long stay (21+ days) model not trained: no version registered" in stdout
     scores = pd.read_csv(tmp_path / "s.csv")
