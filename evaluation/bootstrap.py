@@ -8,7 +8,7 @@ Every statistic depends on a row only through its key, the distinct (class, cali
 score, flag, expected miss), so a replicate needs only how often each key was drawn. Keys are
 numbered negatives first, each class ordered by bin and then score: a bin is a run of keys, and
 the negatives' running count gives every positive key the negatives scored below and level with
-it, so AUROC needs no sort per replicate. Counts are whole numbers, exact in float64: AUROC and
+it, so AUROC needs no sort per replicate. Counts and their running sums are integers: AUROC and
 FNR replicates equal the row-by-row count matrix's bit for bit, and the other statistics, sums
 of the same terms in another order, equal it to 1e-12 (tests/unit/test_fairness_bootstrap.py).
 
@@ -103,7 +103,12 @@ class Levels:
         keys = self.key[draws]
         if reps > 1:
             keys += k * np.arange(reps)[:, None]
-        return np.bincount(keys.ravel(), minlength=reps * k).reshape(reps, k).astype(float)
+        return np.bincount(keys.ravel(), minlength=reps * k).reshape(reps, k)
+
+    def totals(self) -> np.ndarray:
+        """(1, keys) matrix: how often each key occurs in the group itself (its rows drawn once
+        each), so `statistics(totals, n)` gives the point estimates."""
+        return np.bincount(self.key, minlength=len(self.y))[None, :]
 
     def statistics(self, counts: np.ndarray, n: int) -> dict[str, np.ndarray]:
         """Each replicate's AUROC, FNR, observed over expected misses (`smr`), observed over
@@ -111,7 +116,7 @@ class Levels:
         neg, pos = counts[:, : self.n_neg], counts[:, self.n_neg :]
         events = pos.sum(axis=1)
         # negatives drawn below each score: a running count with a leading zero column
-        running = np.zeros((len(counts), self.n_neg + 1))
+        running = np.zeros((len(counts), self.n_neg + 1), dtype=counts.dtype)
         np.cumsum(neg, axis=1, out=running[:, 1:])
         # twice the Mann-Whitney count (pairs ranked right, ties as half): whole numbers
         twice_wins = (pos * (running[:, self.below] + running[:, self.level])).sum(axis=1)

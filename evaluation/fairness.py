@@ -23,7 +23,7 @@ from evaluation.bootstrap import BLOCK_CELLS, Levels, bootstrap_auroc, group_rep
 from evaluation.fairness_gates import fairness_gates
 from evaluation.group_metrics import NO_CI, Breakdown, GroupMetrics, Interval
 from evaluation.groups import ATTRIBUTES, assign_groups, group_order
-from evaluation.metrics import calibration_curve, confusion_rates, safe_auroc
+from evaluation.metrics import calibration_curve, confusion_rates
 from los.config import TrainingConfig
 
 __all__ = [
@@ -122,7 +122,7 @@ def _group_stats(
         observed_to_expected=float(ratio(y.sum(), p.sum())),
         observed_to_expected_ci=_interval(reps.oe),
         flag_rate=rates.flag_rate,
-        auroc=safe_auroc(y, p),
+        auroc=float(levels.statistics(levels.totals(), len(y))["auroc"][0]),
         auroc_ci=_interval(reps.auroc),
         tpr=rates.tpr,
         fnr=rates.fnr,

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from evaluation.bootstrap import Levels, bootstrap_auroc
 from evaluation.fairness import _calibration_bins, _group_stats
@@ -126,3 +127,17 @@ def test_metrics_json_with_tied_scores_is_the_dense_bootstraps() -> None:
         if not row["suppressed"]
     ]
     assert cis and all(lo is not None and lo < hi for lo, hi in cis)
+
+
+@pytest.mark.parametrize("decimals", [2, None])
+def test_point_auroc_from_key_totals_is_sklearns(decimals: int | None) -> None:
+    """A group's point AUROC is read from its keys drawn once each (the replicates' formula,
+    ties as half): scikit-learn's value to 1e-12, with tied and with distinct scores."""
+    y, p, flagged, expected_miss, bins = _group(3_000, decimals)
+    stats, _ = _group_stats(y, p, flagged, expected_miss, bins, 5, np.random.default_rng(1))
+    assert stats.auroc == pytest.approx(roc_auc_score(y, p), rel=1e-12)
+    one_class, _ = _group_stats(
+        np.zeros(50), p[:50], flagged[:50], expected_miss[:50] * 0, bins[:50] * 0, 5,
+        np.random.default_rng(1),
+    )  # fmt: skip
+    assert np.isnan(one_class.auroc)
