@@ -8,7 +8,8 @@ gates built on these metrics live in `evaluation.fairness_gates` (re-exported he
 Intervals are percentile bootstraps within each group (`evaluation.bootstrap`: draws counted
 per distinct key, in blocks of replicates); the draws are those of one `(n_bootstrap, n)` call,
 so the intervals equal the row-by-row computation's for the same seed
-(tests/unit/test_fairness_bootstrap.py).
+(tests/unit/test_fairness_bootstrap.py). A group's point AUROC is read the same way, from its
+own keys each counted once.
 """
 
 from __future__ import annotations
