@@ -24,7 +24,8 @@ import numpy as np
 
 # Draws per block of replicates (at least one replicate per block): 2^18 keep a block's arrays
 # (8 bytes a cell, 2 MB) in cache. On one 249k-row group, 200 replicates, in one run: 1.0-1.1 s
-# at 2^17 and 2^18, 1.4-1.5 s at 2^19 to 2^22 (load average 7). The draws and the results do not depend on it.
+# at 2^17 and 2^18, 1.4-1.5 s at 2^19 to 2^22 (load average 7). Draws and results do not
+# depend on it.
 BLOCK_CELLS = 1 << 18
 STATISTICS = ("auroc", "fnr", "smr", "oe", "calibration_error")
 
