@@ -5,12 +5,11 @@ a patient who goes on to need it: the primary measures are FNR parity and calibr
 groups; AUROC by group, FPR, PPV and flag rate are reported alongside (see docs/fairness.md). The
 gates built on these metrics live in `evaluation.fairness_gates` (re-exported here).
 
-Intervals are percentile bootstraps within each group, vectorised: a group is resampled
-`n_bootstrap` times, in blocks of replicates, as a matrix of draw counts; the counts are kept per
-distinct (score, label, flag, expected miss, calibration bin) rather than per row (every
-statistic depends on a row only through those), and AUROC is computed from ranks of the
-distinct scores. The draws are those of one `(n_bootstrap, n)` call, so the intervals equal the
-row-by-row computation's for the same seed (tests/unit/test_fairness_bootstrap.py).
+Intervals are percentile bootstraps within each group (`evaluation.bootstrap`: draws counted
+per distinct key, in blocks of replicates); the draws are those of one `(n_bootstrap, n)` call,
+so the intervals equal the row-by-row computation's for the same seed
+(tests/unit/test_fairness_bootstrap.py). A group's point AUROC is read the same way, from its
+own keys each counted once.
 """
 
 from __future__ import annotations
@@ -21,10 +20,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from evaluation.bootstrap import BLOCK_CELLS, Levels, bootstrap_auroc, group_replicates, ratio
 from evaluation.fairness_gates import fairness_gates
 from evaluation.group_metrics import NO_CI, Breakdown, GroupMetrics, Interval
 from evaluation.groups import ATTRIBUTES, assign_groups, group_order
-from evaluation.metrics import calibration_curve, confusion_rates, safe_auroc
+from evaluation.metrics import calibration_curve, confusion_rates
 from los.config import TrainingConfig
 
 __all__ = [
@@ -47,96 +47,6 @@ class FairnessResult:
     def reference(self) -> dict[str, str | None]:
         """Each attribute's reference group (None when every group is suppressed)."""
         return {attribute: b.reference for attribute, b in self.groups.items()}
-
-
-# Replicates drawn per block: a block's draws (`block x n` integers) stay about this many cells,
-# so memory no longer grows with `n_bootstrap x n`. The draws are the same stream as one
-# `(n_bootstrap, n)` call (numpy's generator fills row by row), so results do not depend on it.
-BLOCK_CELLS = 1 << 22
-
-
-@dataclass(frozen=True)
-class _Levels:
-    """A group's rows collapsed to distinct (score, label, flag, expected miss, bin) keys, keys
-    ordered by score: every bootstrap statistic is a sum over rows that depends on a row only
-    through its key, so a replicate needs only how often each key was drawn."""
-
-    key: np.ndarray  # per row, its key
-    y: np.ndarray  # per key
-    p: np.ndarray
-    missed: np.ndarray
-    expected_miss: np.ndarray
-    bin_y: np.ndarray  # (keys, bins): y in the key's calibration bin
-    bin_p: np.ndarray
-    starts: np.ndarray  # first key of each distinct score
-
-    @classmethod
-    def of(
-        cls, y: np.ndarray, p: np.ndarray, flagged: np.ndarray, expected_miss: np.ndarray,
-        bins: np.ndarray,
-    ) -> _Levels:  # fmt: skip
-        order = np.lexsort((expected_miss, bins, flagged, y, p))
-        columns = [c[order] for c in (p, y, flagged, bins, expected_miss)]
-        change = np.zeros(len(p), dtype=bool)
-        change[0] = True
-        for c in columns:
-            change[1:] |= c[1:] != c[:-1]
-        key = np.empty(len(p), dtype=np.intp)
-        key[order] = np.cumsum(change) - 1
-        ps, ys, fs, bs, es = (c[change] for c in columns)
-        onehot = np.eye(int(bins.max()) + 1)[bs]
-        return cls(
-            key=key,
-            y=ys,
-            p=ps,
-            missed=ys * ~fs,
-            expected_miss=es,
-            bin_y=onehot * ys[:, None],
-            bin_p=onehot * ps[:, None],
-            starts=np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]]),
-        )
-
-
-def bootstrap_counts(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, n) matrix: how often each row is drawn in each bootstrap replicate, dense (for
-    the stay distribution's figures; the fairness groups count draws per level, `_bootstrap`)."""
-    draws = rng.integers(0, n, size=(n_boot, n)) + n * np.arange(n_boot)[:, None]
-    return np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
-
-
-def _key_counts(levels: _Levels, draws: np.ndarray) -> np.ndarray:
-    """(replicates, keys) matrix: how often each key is drawn in each replicate (a row of
-    `draws`)."""
-    k, reps = len(levels.y), len(draws)
-    flat = (levels.key[draws] + k * np.arange(reps)[:, None]).ravel()
-    return np.bincount(flat, minlength=reps * k).reshape(reps, k).astype(float)
-
-
-def bootstrap_auroc(y: np.ndarray, p: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """AUROC of each replicate (rows of `counts`, a weight per row of `y` and `p`) from ranks,
-    ties counted as half; NaN when a replicate has only one class."""
-    order = np.argsort(p, kind="stable")
-    ps = p[order]
-    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
-    return _ranked_auroc(y[order].astype(float), counts[:, order], starts)
-
-
-def _ranked_auroc(y: np.ndarray, counts: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """`bootstrap_auroc` over columns already sorted by score, `starts` the first column of each
-    distinct score (tied scores form one level)."""
-    pos = counts * y
-    neg = counts - pos
-    if len(starts) < counts.shape[1]:
-        pos, neg = np.add.reduceat(pos, starts, axis=1), np.add.reduceat(neg, starts, axis=1)
-    below = np.cumsum(neg, axis=1) - neg
-    pairs = pos.sum(axis=1) * neg.sum(axis=1)
-    wins = (pos * (below + 0.5 * neg)).sum(axis=1)
-    return _ratio(wins, pairs)
-
-
-def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
 
 def _interval(replicates: np.ndarray) -> Interval:
@@ -192,29 +102,6 @@ class _Replicates:
     smr_point: float
 
 
-def _bootstrap(
-    levels: _Levels, n: int, n_boot: int, rng: np.random.Generator, block_cells: int
-) -> dict[str, np.ndarray]:
-    """The replicates of a group of `n` rows: replicate i draws row `rng.integers(0, n)` n times
-    (row i of one `(n_boot, n)` draw), in blocks of replicates so memory stays bounded."""
-    block = max(1, block_cells // max(n, 1))
-    parts: list[dict[str, np.ndarray]] = []
-    for first in range(0, n_boot, block):
-        counts = _key_counts(levels, rng.integers(0, n, size=(min(block, n_boot - first), n)))
-        obs, pred = counts @ levels.bin_y, counts @ levels.bin_p
-        drawn_y, drawn_missed = counts @ levels.y, counts @ levels.missed
-        parts.append(
-            {
-                "auroc": _ranked_auroc(levels.y, counts, levels.starts),
-                "fnr": _ratio(drawn_missed, drawn_y),
-                "smr": _ratio(drawn_missed, counts @ levels.expected_miss),
-                "oe": _ratio(drawn_y, counts @ levels.p),
-                "calibration_error": np.abs(obs - pred).sum(axis=1) / counts.sum(axis=1),
-            }
-        )
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-
-
 def _group_stats(
     y: np.ndarray, p: np.ndarray, flagged: np.ndarray, expected_miss: np.ndarray,
     bins: np.ndarray, n_boot: int, rng: np.random.Generator, block_cells: int = BLOCK_CELLS,
@@ -223,20 +110,20 @@ def _group_stats(
     rates = confusion_rates(y, flagged)
     onehot = np.eye(bins.max() + 1)[bins]
     missed = y * ~flagged
-    levels = _Levels.of(y, p, flagged, expected_miss, bins)
+    levels = Levels.of(y, p, flagged, expected_miss, bins)
     reps = _Replicates(
-        **_bootstrap(levels, len(y), n_boot, rng, block_cells),
-        smr_point=float(_ratio(missed.sum(), expected_miss.sum())),
+        **group_replicates(levels, len(y), n_boot, rng, block_cells),
+        smr_point=float(ratio(missed.sum(), expected_miss.sum())),
     )
     stats = GroupMetrics(
         n=len(y),
         n_positive=int(y.sum()),
         prevalence=float(y.mean()),
         mean_predicted=float(p.mean()),
-        observed_to_expected=float(_ratio(y.sum(), p.sum())),
+        observed_to_expected=float(ratio(y.sum(), p.sum())),
         observed_to_expected_ci=_interval(reps.oe),
         flag_rate=rates.flag_rate,
-        auroc=safe_auroc(y, p),
+        auroc=float(levels.statistics(levels.totals(), len(y))["auroc"][0]),
         auroc_ci=_interval(reps.auroc),
         tpr=rates.tpr,
         fnr=rates.fnr,
@@ -286,11 +173,11 @@ def _disparities(
     return replace(
         row,
         fnr_ratio=fnr_ratio,
-        fnr_ratio_ci=_log_interval(_ratio(g.fnr, rr.fnr), fnr_ratio),
+        fnr_ratio_ci=_log_interval(ratio(g.fnr, rr.fnr), fnr_ratio),
         fnr_ratio_age_adjusted=adjusted,
-        fnr_ratio_age_adjusted_ci=_log_interval(_ratio(g.smr, rr.smr), adjusted),
+        fnr_ratio_age_adjusted_ci=_log_interval(ratio(g.smr, rr.smr), adjusted),
         calibration_ratio=calibration_ratio,
-        calibration_ratio_ci=_log_interval(_ratio(g.oe, rr.oe), calibration_ratio),
+        calibration_ratio_ci=_log_interval(ratio(g.oe, rr.oe), calibration_ratio),
         tpr_ratio=_safe_div(row.tpr, ref.tpr),
         auroc_gap=auroc_gap,
         auroc_gap_ci=gap_ci,

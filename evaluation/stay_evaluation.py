@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.fairness import _interval, bootstrap_counts
+from evaluation.bootstrap import bootstrap_counts
+from evaluation.fairness import _interval
 from evaluation.gates import GateResult, GateStatus
 from evaluation.group_metrics import NO_CI, Interval
 from evaluation.groups import assign_groups, group_label, group_order

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
-from evaluation import fairness
-from evaluation.fairness import _calibration_bins, _group_stats, bootstrap_auroc
+from evaluation.bootstrap import Levels, bootstrap_auroc
+from evaluation.fairness import _calibration_bins, _group_stats
 from tests.fairness_sample import TIED_FIXTURE, differences, sample_document
 
 
@@ -85,14 +86,30 @@ def test_tied_scores_are_counted_per_level() -> None:
     """2,000 rows with two-decimal scores collapse to far fewer keys, and the key table rebuilds
     every row (so the per-key sums are the per-row sums)."""
     y, p, flagged, expected_miss, bins = _group(2_000, 2)
-    levels = fairness._Levels.of(y, p, flagged, expected_miss, bins)
+    levels = Levels.of(y, p, flagged, expected_miss, bins)
     assert len(levels.y) < 400
     np.testing.assert_array_equal(levels.p[levels.key], p)
     np.testing.assert_array_equal(levels.y[levels.key], y)
     np.testing.assert_array_equal(levels.expected_miss[levels.key], expected_miss)
-    np.testing.assert_array_equal(levels.bin_y.argmax(axis=1)[levels.key][y == 1], bins[y == 1])
-    assert np.all(np.diff(levels.p) >= 0)
-    assert len(levels.starts) == len(np.unique(p))
+    np.testing.assert_array_equal(levels.bin[levels.key], bins)
+    np.testing.assert_array_equal(levels.missed[levels.key], y * ~flagged)
+    # negatives' keys first, each class ordered by score, so the running count of negatives
+    # below each positive key is a prefix of the negative keys
+    neg, pos = slice(0, levels.n_neg), slice(levels.n_neg, None)
+    assert np.all(levels.y[neg] == 0) and np.all(levels.y[pos] == 1)
+    assert np.all(np.diff(levels.p[neg]) >= 0) and np.all(np.diff(levels.p[pos]) >= 0)
+    for k in range(levels.n_neg, len(levels.y)):
+        j = k - levels.n_neg
+        assert levels.below[j] == np.sum(levels.p[neg] < levels.p[k])
+        assert levels.level[j] == np.sum(levels.p[neg] <= levels.p[k])
+
+
+def test_bins_out_of_score_order_are_refused() -> None:
+    """The per-bin sums read each bin as a run of keys in score order: bins that do not rise
+    with the score are refused, not summed wrongly."""
+    y, p, flagged, expected_miss, bins = _group(200, None)
+    with pytest.raises(ValueError, match="rise with the score"):
+        Levels.of(y, p, flagged, expected_miss, bins.max() - bins)
 
 
 def test_metrics_json_with_tied_scores_is_the_dense_bootstraps() -> None:
@@ -110,3 +127,17 @@ def test_metrics_json_with_tied_scores_is_the_dense_bootstraps() -> None:
         if not row["suppressed"]
     ]
     assert cis and all(lo is not None and lo < hi for lo, hi in cis)
+
+
+@pytest.mark.parametrize("decimals", [2, None])
+def test_point_auroc_from_key_totals_is_sklearns(decimals: int | None) -> None:
+    """A group's point AUROC is read from its keys drawn once each (the replicates' formula,
+    ties as half): scikit-learn's value to 1e-12, with tied and with distinct scores."""
+    y, p, flagged, expected_miss, bins = _group(3_000, decimals)
+    stats, _ = _group_stats(y, p, flagged, expected_miss, bins, 5, np.random.default_rng(1))
+    assert stats.auroc == pytest.approx(roc_auc_score(y, p), rel=1e-12)
+    one_class, _ = _group_stats(
+        np.zeros(50), p[:50], flagged[:50], expected_miss[:50] * 0, bins[:50] * 0, 5,
+        np.random.default_rng(1),
+    )  # fmt: skip
+    assert np.isnan(one_class.auroc)
