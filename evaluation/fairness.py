@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from evaluation.bootstrap import BLOCK_CELLS, Levels, bootstrap_auroc, group_replicates, ratio
+from evaluation.bootstrap import BLOCK_CELLS, Levels, group_replicates, ratio
 from evaluation.fairness_gates import fairness_gates
 from evaluation.group_metrics import NO_CI, Breakdown, GroupMetrics, Interval
 from evaluation.groups import ATTRIBUTES, assign_groups, group_order
@@ -30,7 +30,6 @@ from los.config import TrainingConfig
 __all__ = [
     "FairnessResult",
     "assess_fairness",
-    "bootstrap_auroc",
     "fairness_gates",
     "group_metrics",
 ]

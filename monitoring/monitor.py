@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from evaluation.fairness import bootstrap_auroc
+from evaluation.bootstrap import bootstrap_auroc
 from evaluation.metrics import calibration_error
 from features.build import with_default_history
 from los.config import TrainingConfig

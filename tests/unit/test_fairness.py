@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from evaluation.bootstrap import bootstrap_auroc
 from evaluation.evaluate import TargetEvaluation, evaluate_target
-from evaluation.fairness import assess_fairness, bootstrap_auroc, fairness_gates
+from evaluation.fairness import assess_fairness, fairness_gates
 from evaluation.group_metrics import Breakdown
 from los.config import GatesConfig, TrainingConfig
 from tests.factories import CONTRACT_GROUP_KEYS
