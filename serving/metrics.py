@@ -28,6 +28,9 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 SCORE_BUCKETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
+FEW_VALUES = 8
+
+
 def observe_all(child: Any, values: np.ndarray) -> None:
     """`child.observe(v)` for every value, as one increment per bucket and one of the sum.
 
@@ -37,7 +40,9 @@ def observe_all(child: Any, values: np.ndarray) -> None:
     `_sum`); tests/unit/test_metrics_bulk.py holds it equal to one `observe` per value.
     """
     v = np.asarray(values, dtype=float)
-    if not len(v):
+    if len(v) < FEW_VALUES:  # NumPy's fixed cost is more than a few `observe` calls
+        for p in v.tolist():
+            child.observe(p)
         return
     bounds = np.asarray(child._upper_bounds, dtype=float)
     at = np.searchsorted(bounds, v, side="left")  # the first bound >= v: `observe`'s bucket

@@ -29,6 +29,9 @@ def test_bulk_counts_equal_one_observe_per_value() -> None:
         one.labels("x").observe(float(v))
     observe_all(bulk.labels("x"), values)
     observe_all(bulk.labels("x"), values[:0])  # nothing to count
+    for v in values[:3]:  # a few values: counted one by one
+        one.labels("x").observe(float(v))
+    observe_all(bulk.labels("x"), values[:3])
     a, b = _samples(one), _samples(bulk)
     assert a.keys() == b.keys()
     for key in a:
