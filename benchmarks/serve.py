@@ -7,7 +7,11 @@ batch: reasons for the flagged rows, its default; also measured with `?reasons=a
 `--workers` processes (default: one per core); MLflow's returns one probability for
 `los-long-stay` with its default of one worker, so the comparison flatters MLflow.
 
-The issue 17 goals are printed last, each figure next to its MLflow baseline with the ratio.
+The issue 17 goals are printed last, each figure next to its MLflow baseline with the ratio,
+and whether it is met. The machine is shared with the load generator (and often with other
+work), so each scenario also reports the CPU the server's processes and the client spent per
+request (from /proc) and the rows each server scores per second of its own CPU: wall-clock
+rates follow the load, CPU per request far less.
 
     uv run python benchmarks/serve.py                      # trains its own registry first
     LOS_BENCH_TRACKING_URI=sqlite:///data/mlflow.db LOS_BENCH_DATA=data/admissions.parquet \\
