@@ -31,6 +31,7 @@ import numpy as np
 
 from models.bundle import ModelBundle
 from models.stay_curve import HORIZON, StayCurves, nctr_expected_days
+from models.stay_hazards import daily_raw_scores
 
 DAY_COLUMN = "day_in_hospital"
 """The hazard model's extra input, after the encoder's columns."""
@@ -114,8 +115,8 @@ def stay_curves(bundle: ModelBundle, x: np.ndarray) -> StayCurves:
     shape = within_day_of(bundle)
     if len(x) == 0:
         return StayCurves(np.ones((0, HORIZON + 1)), shape)
-    raw = bundle.raw_score(patient_days(x))
-    hazard = bundle.calibrator.transform(raw).reshape(len(x), HORIZON)
+    raw = daily_raw_scores(bundle, x)  # one prediction per run of days (`models.stay_hazards`)
+    hazard = bundle.calibrator.transform(raw.ravel()).reshape(len(x), HORIZON)
     return StayCurves.from_hazards(hazard, shape)
 
 

@@ -28,6 +28,31 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 SCORE_BUCKETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
+FEW_VALUES = 8
+
+
+def observe_all(child: Any, values: np.ndarray) -> None:
+    """`child.observe(v)` for every value, as one increment per bucket and one of the sum.
+
+    A scoring call of 100 rows made 600 `observe` calls, each taking a lock and, with several
+    workers, writing a shared file: about a twentieth of the call. This reads the histogram's
+    bucket bounds and values as prometheus_client 0.26 keeps them (`_upper_bounds`, `_buckets`,
+    `_sum`); tests/unit/test_metrics_bulk.py holds it equal to one `observe` per value.
+    """
+    v = np.asarray(values, dtype=float)
+    if len(v) < FEW_VALUES:  # NumPy's fixed cost is more than a few `observe` calls
+        for p in v.tolist():
+            child.observe(p)
+        return
+    bounds = np.asarray(child._upper_bounds, dtype=float)
+    at = np.searchsorted(bounds, v, side="left")  # the first bound >= v: `observe`'s bucket
+    counts = np.bincount(at[at < len(bounds)], minlength=len(bounds))
+    child._raise_if_not_observable()
+    child._sum.inc(float(v.sum()))
+    for i in np.flatnonzero(counts):
+        child._buckets[i].inc(int(counts[i]))
+
+
 class ServiceMetrics:
     """Request counts and latency, scores per model version, model reloads and the audit trail."""
 
@@ -111,9 +136,9 @@ class ServiceMetrics:
         for target, s in scores.items():
             for labels, histogram in ((sites, self.site_scores), (groups, self.group_scores)):
                 for value in np.unique(labels):
-                    child = histogram.labels(target, str(value))
-                    for p in s.probability[labels == value]:
-                        child.observe(float(p))
+                    observe_all(
+                        histogram.labels(target, str(value)), s.probability[labels == value]
+                    )
             for value in np.unique(sites[s.flagged]):
                 self.site_flagged.labels(target, str(value)).inc(
                     int((sites[s.flagged] == value).sum())

@@ -186,7 +186,7 @@ class _AdmissionBase(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _ignore_labels(cls, data: Any) -> Any:
-        if isinstance(data, dict):
+        if isinstance(data, dict) and any(k in data for k in LABEL_COLUMNS):  # else as it is
             return {
                 k: v for k, v in data.items() if k not in LABEL_COLUMNS or k in cls.model_fields
             }

@@ -14,11 +14,11 @@ import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
-from fastapi.responses import JSONResponse
 
 from los.errors import TooLargeError
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.holder import ModelSet
+from serving.responses import ScoreResponse
 from serving.schemas import Admission, ScoreOut
 from serving.worker import ReasonsFor
 
@@ -43,13 +43,13 @@ async def score_one(
     admission: Admission = Body(...),  # type: ignore[valid-type]
     services: Services = Depends(get_services),
     models: ModelSet = Depends(current_models),
-) -> JSONResponse:
+) -> ScoreResponse:
     """Probability, risk band, flag, threshold, top reasons and model version for each target.
 
     Fields the champions were trained with beyond the contract are required (`/openapi.json`
     lists them while such a champion is served)."""
     result = await _score(services, models.inputs.rows([admission], ("body",), indexed=False))
-    return JSONResponse(result[0])
+    return ScoreResponse(result[0])
 
 
 @router.post(
@@ -67,13 +67,13 @@ async def score_batch(
     ),
     services: Services = Depends(get_services),
     models: ModelSet = Depends(current_models),
-) -> JSONResponse:
+) -> ScoreResponse:
     """The same as `/v1/score` for each admission, in the same order; reasons for the flagged
     targets of each row unless `?reasons=all` (module doc)."""
     limit = services.settings.los_max_batch
     if len(admissions) > limit:
         raise TooLargeError(f"batch of {len(admissions)} admissions is above the limit of {limit}")
     if not admissions:
-        return JSONResponse([])
+        return ScoreResponse([])
     rows = models.inputs.rows(admissions, ("body",), indexed=True)
-    return JSONResponse(await _score(services, rows, reasons))
+    return ScoreResponse(await _score(services, rows, reasons))

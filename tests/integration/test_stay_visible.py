@@ -65,3 +65,28 @@ def test_flags_and_stay_share_one_feature_derivation(trained_registry: TrainedRe
     for target, s in alone.items():
         assert (s.probability == shared[target].probability).all()
         assert s.reasons == shared[target].reasons
+
+
+def test_stay_columns_by_runs_of_days_equal_the_day_by_day_ones(
+    trained_registry: TrainedRegistry,
+) -> None:
+    """The served stay figures with one prediction per run of days (`models.stay_hazards`) are
+    those of predicting every day, to the last bit, for a trained champion."""
+    from models import stay_hazards
+
+    registry.connect(trained_registry.settings.tracking_uri)
+    scorer = Scorer(registry.load_models("champion"))
+    assert scorer.stay is not None
+    booster = scorer.stay.bundle.booster
+    runs = stay_hazards.day_runs(booster)
+    assert runs is not None and len(runs) <= 60
+    rows = trained_registry.admissions.tail(500).drop(columns=["discharge_datetime"])
+    scores = scorer.score(rows, reasons=False)
+    by_runs = scorer.stay_scores(rows, scores)
+    curves = scorer.stay_curves(rows).survival
+    try:
+        stay_hazards._RUNS[booster] = None  # as a booster with a categorical day split: every day
+        assert scorer.stay_scores(rows, scores) == by_runs
+        assert (scorer.stay_curves(rows).survival == curves).all()
+    finally:
+        del stay_hazards._RUNS[booster]

@@ -44,3 +44,19 @@ def test_bodies_carry_the_stay_fields_and_validate(with_model: bool) -> None:
     assert [v.model_dump(mode="json") for v in validated] == json.loads(sent)
     assert bodies[0]["los_median_days"] == (4.0 if with_model else None)
     assert stay_rows(stay, 1)[0]["los_p90_days"] == (12.25 if with_model else None)
+
+
+def test_discharge_dates_match_pandas_for_any_admission_time() -> None:
+    from models.stay_scores import discharge_dates
+
+    rng = np.random.default_rng(8)
+    seconds = rng.integers(-2_200_000_000, 5_000_000_000, 400)  # 1900 to 2128
+    times = np.array(seconds, dtype="datetime64[s]").astype("datetime64[ns]")
+    times[::37] = np.datetime64("NaT")
+    median = np.round(rng.exponential(6.0, 400), 2)
+    median[::50] = 0.0
+    index = pd.DatetimeIndex(times) + pd.to_timedelta(median, unit="D")
+    want = [None if pd.isna(d) else d.isoformat() for d in index.date]
+    assert discharge_dates(times, median) == want
+    as_text = np.array([None if np.isnat(t) else str(t) for t in times], dtype=object)
+    assert discharge_dates(as_text, median) == want  # text goes through pd.to_datetime
