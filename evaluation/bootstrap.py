@@ -154,11 +154,23 @@ def group_replicates(
     return out
 
 
-def bootstrap_counts(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, n) matrix: how often each row is drawn in each bootstrap replicate, dense (for
-    the stay distribution's figures; the fairness groups count draws per key, `Levels`)."""
-    draws = rng.integers(0, n, size=(n_boot, n)) + n * np.arange(n_boot)[:, None]
-    return np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
+def bootstrap_sums(
+    columns: np.ndarray, n_boot: int, rng: np.random.Generator, block_cells: int = BLOCK_CELLS
+) -> np.ndarray:
+    """(n_boot, k): each replicate's sum of each of the k `columns` (an (n, k) array) over the
+    rows it draws: the dense (n_boot, n) matrix of how often each replicate draws each row, times
+    `columns`, with the same draws as one `rng.integers(0, n, size=(n_boot, n))`, made a block of
+    replicates at a time so memory stays about `block_cells` counts whatever n is (the
+    dense matrix of a 1M-spell run's test period was its training's peak)."""
+    n = len(columns)
+    block = max(1, block_cells // max(n, 1))
+    out = np.empty((n_boot, columns.shape[1]))
+    for first in range(0, n_boot, block):
+        size = min(block, n_boot - first)
+        draws = rng.integers(0, n, size=(size, n)) + n * np.arange(size)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n)
+        out[first : first + size] = counts.astype(float) @ columns
+    return out
 
 
 def bootstrap_auroc(y: np.ndarray, p: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.bootstrap import bootstrap_counts
+from evaluation.bootstrap import bootstrap_sums
 from evaluation.fairness import _interval
 from evaluation.gates import GateResult, GateStatus
 from evaluation.group_metrics import NO_CI, Interval
@@ -109,27 +109,38 @@ class DistributionEvaluation:
         }
 
 
-def _ratio_replicates(counts: np.ndarray, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted mean of `values` in each bootstrap replicate (rows of `counts`)."""
-    cw = counts @ weights
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(cw > 0, (counts @ (values * weights)) / np.where(cw > 0, cw, 1), np.nan)
+def _means_ci(
+    pairs: list[tuple[np.ndarray, np.ndarray]], n_boot: int, rng: np.random.Generator
+) -> list[tuple[float, Interval]]:
+    """Each (values, weights) pair's weighted mean and bootstrap interval, every pair on the
+    same draws (one bootstrap of the rows: `bootstrap_sums` of each pair's weights and weighted
+    values)."""
+    columns = np.column_stack([c for values, weights in pairs for c in (weights, values * weights)])
+    sums = bootstrap_sums(columns, n_boot, rng)
+    out = []
+    for i, (values, weights) in enumerate(pairs):
+        cw, cvw = sums[:, 2 * i], sums[:, 2 * i + 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            replicates = np.where(cw > 0, cvw / np.where(cw > 0, cw, 1), np.nan)
+        out.append((weighted_mean(values, weights), _interval(replicates)))
+    return out
 
 
-def _mean_ci(counts: np.ndarray, values: np.ndarray, weights: np.ndarray) -> tuple[float, Interval]:
-    return weighted_mean(values, weights), _interval(_ratio_replicates(counts, values, weights))
-
-
-def _group_row(spell: PerSpell, rows: np.ndarray, counts: np.ndarray) -> StayGroupMetrics:
+def _group_row(
+    spell: PerSpell, rows: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> StayGroupMetrics:
     w = spell.coverage_weight[rows]
-    coverage, coverage_ci = _mean_ci(counts, spell.inside[rows], w)
-    observed, observed_ci = _mean_ci(
-        counts, spell.error_observed[rows], spell.error_observed_weight[rows]
-    )
+    pairs = [
+        (spell.inside[rows], w),
+        (spell.error_observed[rows], spell.error_observed_weight[rows]),
+    ]
+    if spell.error_true is not None:
+        pairs.append((spell.error_true[rows], np.ones(len(rows))))
+    (coverage, coverage_ci), (observed, observed_ci), *true = _means_ci(pairs, n_boot, rng)
     true_error: float | None = None
     true_ci: Interval = NO_CI
-    if spell.error_true is not None:
-        true_error, true_ci = _mean_ci(counts, spell.error_true[rows], np.ones(len(rows)))
+    if true:
+        true_error, true_ci = true[0]
     return StayGroupMetrics(
         n=len(rows),
         coverage=coverage,
@@ -153,8 +164,9 @@ def summarise(
     survival = np.asarray(curves.survival, dtype=float)
     spell = per_spell(curves, stays, true_median)
     rng = np.random.default_rng(config.seed)
-    counts = bootstrap_counts(len(stays.days), config.evaluation.n_bootstrap, rng)
-    coverage, coverage_ci = _mean_ci(counts, spell.inside, spell.coverage_weight)
+    [(coverage, coverage_ci)] = _means_ci(
+        [(spell.inside, spell.coverage_weight)], config.evaluation.n_bootstrap, rng
+    )
     brier, reference = integrated_brier(survival, stays)
     bins = config.evaluation.calibration_bins
     return StaySummary(
@@ -192,8 +204,7 @@ def stay_groups(
             if len(rows) < min_size:
                 table[group] = StayGroupMetrics(n=len(rows), suppressed=True)
                 continue
-            counts = bootstrap_counts(len(rows), config.evaluation.n_bootstrap, rng)
-            table[group] = _group_row(spell, rows, counts)
+            table[group] = _group_row(spell, rows, config.evaluation.n_bootstrap, rng)
         out[attribute] = table
     return out
 
