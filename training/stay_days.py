@@ -130,9 +130,10 @@ class SpellMatrix:
         by position, as the one concatenated table's `.iloc[positions]` would be."""
         positions = np.asarray(positions, dtype=np.int64)
         first = len(self.prepared)
-        ended, still_in = positions[positions < first], positions[positions >= first]
-        if not (len(ended) == 0 or len(still_in) == 0 or ended.max() < still_in.min()):
+        is_open = positions >= first
+        if np.any(np.diff(is_open.astype(np.int8)) < 0):
             raise ValueError("spells_at takes ended spells first, then those still in hospital")
+        ended, still_in = positions[~is_open], positions[is_open]
         parts = [self.prepared.iloc[ended], self.open_rows.iloc[still_in - first]]
         table = pd.concat([p for p in parts if len(p)] or parts[:1])
         table.index = pd.RangeIndex(0, 0) if len(positions) == 0 else pd.Index(positions)
