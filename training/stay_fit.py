@@ -110,21 +110,36 @@ def fit_hazard(
         days = sample_days(stayed[idx], ended[idx], rng, per_spell)
         return patient_day_matrix(matrix, idx[days.spell], days.day), days
 
-    x_tr, d_tr = rows("train", ROWS_PER_SPELL)
-    x_va, d_va = rows("validation", ROWS_PER_SPELL)
+    # each patient-day matrix is binned (and freed) before the next is built: at a million
+    # spells the training rows alone are ~400 MB of float64
+    # (the validation set names the same features and categoricals, so that `lgb.train`
+    # finds nothing to reset on a set whose rows are gone)
+    params = booster_params(config.lightgbm, config.seed)
     names = [*prepared.encoder.columns_, DAY_COLUMN]
+    categorical = prepared.encoder.categorical_indices
+    x_tr, d_tr = rows("train", ROWS_PER_SPELL)
     train = lgb.Dataset(
         x_tr,
         label=d_tr.event,
         weight=d_tr.weight,
         feature_name=names,
-        categorical_feature=prepared.encoder.categorical_indices,
-        free_raw_data=True,
-    )
-    valid = lgb.Dataset(x_va, label=d_va.event, weight=d_va.weight, reference=train)
-    del x_tr, x_va  # the Datasets free them once binned, before the first tree
+        categorical_feature=categorical,
+        params=dict(params),
+    ).construct()
+    del x_tr
+    x_va, d_va = rows("validation", ROWS_PER_SPELL)
+    valid = lgb.Dataset(
+        x_va,
+        label=d_va.event,
+        weight=d_va.weight,
+        reference=train,
+        feature_name=names,
+        categorical_feature=categorical,
+        params=dict(params),
+    ).construct()
+    del x_va
     booster = lgb.train(
-        booster_params(config.lightgbm, config.seed),
+        params,
         train,
         num_boost_round=config.lightgbm.n_estimators,
         valid_sets=[valid],
