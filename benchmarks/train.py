@@ -62,7 +62,6 @@ def child_product(rows: int, workdir: Path, search: bool = True) -> dict[str, An
     with StagePeaks() as peaks:
         result = _train_product(rows, workdir, search, peaks)
     result["stage_peak_rss_mb"] = {k: round(v, 1) for k, v in peaks.peaks.items()}
-    result["peak_rss_mb"] = child_peak_rss_mb()
     return result
 
 
@@ -74,7 +73,7 @@ def _train_product(rows: int, workdir: Path, search: bool, peaks: StagePeaks) ->
     from los.config import Settings, TrainingConfig
     from training.register import train_and_register
 
-    peaks.enter("loading")
+    peaks.enter("reading the extract")  # not "loading": the registry check's message is
     started = time.perf_counter()
     t1 = time.perf_counter()
     frame = load_admissions(str(workdir / "admissions.parquet")).frame
@@ -89,6 +88,7 @@ def _train_product(rows: int, workdir: Path, search: bool, peaks: StagePeaks) ->
     summary = train_and_register(frame, config, settings, workdir / "r", progress)
     progress("done")
     total = time.perf_counter() - started
+    peak = child_peak_rss_mb()  # `los train`'s, before this benchmark's own bookkeeping below
     result = summary.result
     prepared = result.prepared
     np.save(workdir / "x.npy", prepared.x)
@@ -130,6 +130,7 @@ def _train_product(rows: int, workdir: Path, search: bool, peaks: StagePeaks) ->
         "train_total_s": round(total, 2),
         "stages_s": {k: round(v, 2) for k, v in stages.items()},
         "accuracy": accuracy,
+        "peak_rss_mb": peak,
     }
 
 
