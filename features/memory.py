@@ -2,8 +2,8 @@
 
 pandas keeps text columns in Arrow buffers, allocated from Arrow's own pool (mimalloc), which
 keeps freed pages for later Arrow allocations; NumPy and LightGBM cannot use them. At a million
-spells, loading and preparing the extract leave a few hundred MB there (measured:
-benchmarks/train.py's stage table). Releasing them changes no value.
+generated spells, reading and validating the extract left 726 MB resident, 449 MB once released
+(measured 2026-12-01). Releasing them changes no value.
 """
 
 from __future__ import annotations
