@@ -7,7 +7,9 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,57 @@ def run_child(args: list[str], timeout: float = 3600) -> dict[str, Any]:
 def child_peak_rss_mb() -> float:
     """This process's own peak RSS in MB (for a child to report about itself)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def rss_mb() -> float:
+    """This process's resident set size now, in MB (Linux `/proc/self/statm`)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class StagePeaks:
+    """Peak RSS per named stage: a thread samples RSS every `interval` seconds and files each
+    sample under the stage named last (`enter`, e.g. from a progress callback). Between
+    samples a short peak can be missed; the process's own peak is `child_peak_rss_mb`."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.stage = "start"
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self._record()
+            time.sleep(self.interval)
+
+    def _record(self) -> None:
+        stage, now = self.stage, rss_mb()
+        self.peaks[stage] = max(self.peaks.get(stage, 0.0), now)
+
+    def enter(self, stage: str) -> None:
+        """Samples from now on belong to `stage` (the one before gets a last sample)."""
+        self._record()
+        self.stage = stage
+
+    def __enter__(self) -> StagePeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._record()
+
+    def watching(self, progress: Callable[[str], None]) -> Callable[[str], None]:
+        """A progress callback that also names the stage for the samples."""
+
+        def both(message: str) -> None:
+            self.enter(message)
+            progress(message)
+
+        return both
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

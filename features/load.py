@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from features.export import write_csv
 from features.mapping import SourceMapping, apply_mapping, load_mapping
+from features.memory import release_unused_memory
 from features.validate import ValidationReport, check_bad_share, quarantine_rows
 from los.errors import DataSourceError, MissingColumnError
 from los.schema import CSV_SUFFIXES, NA_VALUES, PARQUET_SUFFIXES, TABLE_SUFFIXES, Column
@@ -168,6 +169,7 @@ def load_admissions(
         path = write_frame(quarantine, quarantine_to)
         report = replace(report, quarantine_path=str(path))
     check_bad_share(report, max_bad_share, quarantine)
+    release_unused_memory()  # reading and validating leave Arrow's pool holding the raw table
     logger.info("loaded %d valid rows, quarantined %d", report.rows_valid, report.rows_quarantined)
     return LoadedAdmissions(valid, quarantine, report)
 

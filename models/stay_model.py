@@ -110,13 +110,24 @@ def within_day_of(bundle: ModelBundle) -> np.ndarray | None:
     return None if shape is None else np.asarray(shape, dtype=float)
 
 
+CURVE_BLOCK = 2048
+"""Admission rows whose patient-day rows (HORIZON each) are predicted at a time: a million
+rows at once would build a 60-million-row matrix. Each row's hazards are its own, so the
+curves are the same in blocks as at once."""
+
+
 def stay_curves(bundle: ModelBundle, x: np.ndarray) -> StayCurves:
     """The calibrated stay curves of encoded admission rows `x` (one curve per row)."""
     shape = within_day_of(bundle)
     if len(x) == 0:
         return StayCurves(np.ones((0, HORIZON + 1)), shape)
-    raw = daily_raw_scores(bundle, x)  # one prediction per run of days (`models.stay_hazards`)
-    hazard = bundle.calibrator.transform(raw.ravel()).reshape(len(x), HORIZON)
+    hazard = np.empty((len(x), HORIZON))
+    for start in range(0, len(x), CURVE_BLOCK):  # blocks bound the patient-day matrix
+        block = x[start : start + CURVE_BLOCK]
+        raw = daily_raw_scores(bundle, block)  # one prediction per run of days (`stay_hazards`)
+        hazard[start : start + len(block)] = bundle.calibrator.transform(raw.ravel()).reshape(
+            len(block), HORIZON
+        )
     return StayCurves.from_hazards(hazard, shape)
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from evaluation.evaluate import TargetEvaluation, evaluate_target
 from evaluation.gates import GateResult, all_passed, gate_evaluation
 from evaluation.metrics import safe_auroc
+from features.memory import release_unused_memory
 from los.config import TrainingConfig
 from los.errors import DataQualityError
 from los.targets import Target, definition_conflict, label, targets_from_config, untrainable
@@ -229,6 +230,7 @@ def train_all(
             log.warning("%s: %s", target.name, refused.detail)
             progress(f"{target.name}: {refused.detail}")
         runs.append(run)
+        release_unused_memory()  # the target's fit and evaluation copies, before the next
     if not runs:
         raise DataQualityError(
             "no target can be trained on this extract: " + "; ".join(s.message for s in skipped)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from features.build import FeatureSpec, derive_features
 from features.encoder import FeatureEncoder
+from features.memory import release_unused_memory
 from los.config import TrainingConfig
 from los.errors import DataQualityError
 from training.split import SplitBoundaries, assign_periods, split_boundaries
@@ -16,10 +17,11 @@ from training.split import SplitBoundaries, assign_periods, split_boundaries
 
 @dataclass
 class PreparedData:
-    """Ended spells with their features, encoded matrix and temporal period."""
+    """Ended spells with their encoded matrix and temporal period (the derived feature frame is
+    not kept: the encoder's matrix holds the same values, and at a million spells the frame is
+    a few hundred MB)."""
 
     admissions: pd.DataFrame
-    features: pd.DataFrame
     x: np.ndarray
     period: pd.Series
     encoder: FeatureEncoder
@@ -42,10 +44,12 @@ def prepare(admissions: pd.DataFrame, config: TrainingConfig) -> PreparedData:
     bounds = split_boundaries(spells["admission_datetime"], config.split)
     period = assign_periods(spells["admission_datetime"], bounds)
     encoder = FeatureEncoder(spec).fit(features.loc[(period == "train").to_numpy()])
+    x = encoder.transform(features)
+    del features
+    release_unused_memory()
     return PreparedData(
         admissions=spells,
-        features=features,
-        x=encoder.transform(features),
+        x=x,
         period=period,
         encoder=encoder,
         boundaries=bounds,

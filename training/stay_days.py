@@ -26,6 +26,7 @@ from training.prepare import PreparedData
 from training.split import assign_periods
 
 _DAY = pd.Timedelta(days=1)
+_BLOCK = 262_144  # patient-day rows gathered at a time by `patient_day_matrix`
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ def stays_at(admissions: pd.DataFrame, as_of: pd.Timestamp) -> tuple[np.ndarray,
     return ((end - admitted) / _DAY).to_numpy(float), ended
 
 
+def spell_times(matrix: SpellMatrix) -> pd.DataFrame:
+    """Admission and discharge times of every spell of `matrix`, in its order (for `stays_at`)."""
+    return pd.DataFrame({c: matrix.column(c) for c in ("admission_datetime", "discharge_datetime")})
+
+
 def data_end(admissions: pd.DataFrame) -> pd.Timestamp:
     """The extract's end: its latest admission or discharge time."""
     admitted = pd.to_datetime(admissions["admission_datetime"]).max()
@@ -86,13 +92,65 @@ def data_end(admissions: pd.DataFrame) -> pd.Timestamp:
 
 @dataclass(frozen=True)
 class SpellMatrix:
-    """Ended spells (prepared, first) then the spells still in hospital (censored): rows, their
-    labels in the extract (`source`), encoded features and periods."""
+    """Ended spells (prepared, first) then the spells still in hospital (censored): their
+    labels in the extract (`source`), encoded features and periods.
 
-    spells: pd.DataFrame
+    The two parts are kept as they are (the prepared spells and matrix are not copied, at a
+    million spells each copy is hundreds of MB); `rows` and `spells_at` read across both as if
+    they were one table, position `len(prepared)` being the first spell still in hospital."""
+
+    prepared: pd.DataFrame
+    open_rows: pd.DataFrame
     source: pd.Index
-    x: np.ndarray
+    x_prepared: np.ndarray
+    x_open: np.ndarray
     period: pd.Series
+
+    def __len__(self) -> int:
+        return len(self.prepared) + len(self.open_rows)
+
+    def rows(self, positions: np.ndarray) -> np.ndarray:
+        """The encoded rows at `positions` (as `np.vstack([x_prepared, x_open])[positions]`)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        first = len(self.x_prepared)
+        if len(positions) == 0 or positions.max() < first:
+            return self.x_prepared[positions]
+        out = np.empty((len(positions), self.x_prepared.shape[1]))
+        ended = positions < first
+        out[ended] = self.x_prepared[positions[ended]]
+        out[~ended] = self.x_open[positions[~ended] - first]
+        return out
+
+    def column(self, name: str) -> pd.Series:
+        """One column of every spell, in matrix order (index 0..n-1)."""
+        return pd.concat([self.prepared[name], self.open_rows[name]], ignore_index=True)
+
+    def spells_at(self, positions: np.ndarray) -> pd.DataFrame:
+        """The spells at `positions` (ended ones first, then those still in hospital), indexed
+        by position, as the one concatenated table's `.iloc[positions]` would be."""
+        positions = np.asarray(positions, dtype=np.int64)
+        first = len(self.prepared)
+        is_open = positions >= first
+        if np.any(np.diff(is_open.astype(np.int8)) < 0):
+            raise ValueError("spells_at takes ended spells first, then those still in hospital")
+        ended, still_in = positions[~is_open], positions[is_open]
+        parts = [self.prepared.iloc[ended], self.open_rows.iloc[still_in - first]]
+        table = pd.concat([p for p in parts if len(p)] or parts[:1])
+        table.index = pd.RangeIndex(0, 0) if len(positions) == 0 else pd.Index(positions)
+        return table
+
+
+def patient_day_matrix(matrix: SpellMatrix, spell: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The hazard model's input rows: each patient-day's spell row (`spell`: positions in
+    `matrix`) with its day appended, as `models.stay_model.with_day(matrix.rows(spell), day)`
+    gives, filled in blocks into one allocation (no gathered copy beside the result)."""
+    width = matrix.x_prepared.shape[1]
+    out = np.empty((len(spell), width + 1))
+    for start in range(0, len(spell), _BLOCK):
+        end = start + _BLOCK
+        out[start:end, :width] = matrix.rows(spell[start:end])
+        out[start:end, width] = day[start:end]
+    return out
 
 
 def spell_matrix(prepared: PreparedData, admissions: pd.DataFrame) -> SpellMatrix:
@@ -100,12 +158,16 @@ def spell_matrix(prepared: PreparedData, admissions: pd.DataFrame) -> SpellMatri
     features and periods; history from the whole extract."""
     ended = admissions.index[admissions["discharge_datetime"].notna()]
     open_rows = admissions.loc[admissions["discharge_datetime"].isna()]
-    if open_rows.empty:
-        return SpellMatrix(prepared.admissions, ended, prepared.x, prepared.period)
     spec: FeatureSpec = prepared.encoder.spec_
-    x_open = prepared.encoder.transform(derive_features(open_rows, spec, admissions))
-    spells = pd.concat([prepared.admissions, open_rows], ignore_index=True)
-    period = assign_periods(spells["admission_datetime"], prepared.boundaries)
+    if open_rows.empty:
+        x_open = np.empty((0, prepared.x.shape[1]))
+    else:
+        x_open = prepared.encoder.transform(derive_features(open_rows, spec, admissions))
+    admitted = pd.concat(
+        [prepared.admissions["admission_datetime"], open_rows["admission_datetime"]],
+        ignore_index=True,
+    )
+    period = assign_periods(admitted, prepared.boundaries)
     return SpellMatrix(
-        spells, ended.append(open_rows.index), np.vstack([prepared.x, x_open]), period
+        prepared.admissions, open_rows, ended.append(open_rows.index), prepared.x, x_open, period
     )

@@ -46,7 +46,6 @@ from models.stay_model import (
     NctrWait,
     nctr_days,
     stay_curves,
-    with_day,
 )
 from models.within_day import estimate_shape
 from training.fit import booster_params
@@ -55,8 +54,10 @@ from training.stay_days import (
     PatientDays,
     SpellMatrix,
     data_end,
+    patient_day_matrix,
     sample_days,
     spell_matrix,
+    spell_times,
     stays_at,
 )
 
@@ -100,39 +101,59 @@ def fit_hazard(
     target = stay_distribution_target()
     as_of = data_end(admissions)
     matrix = matrix or spell_matrix(prepared, admissions)
-    x, period = matrix.x, matrix.period
-    stayed, ended = stays_at(matrix.spells, as_of)
+    period = matrix.period
+    stayed, ended = stays_at(spell_times(matrix), as_of)
     rng = np.random.default_rng(config.seed)
 
     def rows(name: str, per_spell: float) -> tuple[np.ndarray, PatientDays]:
         idx = np.flatnonzero((period == name).to_numpy())
         days = sample_days(stayed[idx], ended[idx], rng, per_spell)
-        return with_day(x[idx][days.spell], days.day), days
+        return patient_day_matrix(matrix, idx[days.spell], days.day), days
 
-    x_tr, d_tr = rows("train", ROWS_PER_SPELL)
-    x_va, d_va = rows("validation", ROWS_PER_SPELL)
-    x_ca, d_ca = rows("calibration", float(HORIZON))  # every patient-day: nothing sampled
+    # each patient-day matrix is binned (and freed) before the next is built: at a million
+    # spells the training rows alone are ~400 MB of float64
+    # (the validation set names the same features and categoricals, so that `lgb.train`
+    # finds nothing to reset on a set whose rows are gone)
+    params = booster_params(config.lightgbm, config.seed)
     names = [*prepared.encoder.columns_, DAY_COLUMN]
+    categorical = prepared.encoder.categorical_indices
+    x_tr, d_tr = rows("train", ROWS_PER_SPELL)
     train = lgb.Dataset(
         x_tr,
         label=d_tr.event,
         weight=d_tr.weight,
         feature_name=names,
-        categorical_feature=prepared.encoder.categorical_indices,
-        free_raw_data=True,
-    )
-    valid = lgb.Dataset(x_va, label=d_va.event, weight=d_va.weight, reference=train)
+        categorical_feature=categorical,
+        params=dict(params),
+    ).construct()
+    del x_tr
+    x_va, d_va = rows("validation", ROWS_PER_SPELL)
+    valid = lgb.Dataset(
+        x_va,
+        label=d_va.event,
+        weight=d_va.weight,
+        reference=train,
+        feature_name=names,
+        categorical_feature=categorical,
+        params=dict(params),
+    ).construct()
+    del x_va
     booster = lgb.train(
-        booster_params(config.lightgbm, config.seed),
+        params,
         train,
         num_boost_round=config.lightgbm.n_estimators,
         valid_sets=[valid],
         valid_names=["validation"],
         callbacks=[lgb.early_stopping(config.lightgbm.early_stopping_rounds, verbose=False)],
     )
+    del train, valid
+    # every patient-day of the calibration period (nothing sampled: its draws change nothing
+    # above, so making them after the fit keeps the training rows as they were)
+    x_ca, d_ca = rows("calibration", float(HORIZON))
     calibrator = PlattCalibrator().fit(
         np.asarray(booster.predict(x_ca, raw_score=True)), d_ca.event
     )
+    del x_ca
     counts = {
         "train_patient_days": len(d_tr.event),
         "validation_patient_days": len(d_va.event),
@@ -266,14 +287,14 @@ def fit_stay(
     still_in = every[every >= len(prepared.admissions)]
     evaluated = np.concatenate([te, still_in])
     all_curves = StayCurves(
-        np.vstack([curves.survival, stay_curves(bundle, matrix.x[still_in]).survival]),
+        np.vstack([curves.survival, stay_curves(bundle, matrix.rows(still_in)).survival]),
         curves.within_day,
     )
     truth = None
     if config.targets.stay_oracle:
         truth = oracle_curves(admissions, admissions.loc[matrix.source[evaluated]])
     evaluation = evaluate_distribution(
-        matrix.spells.iloc[evaluated], all_curves, truth, config, as_of=data_end(admissions)
+        matrix.spells_at(evaluated), all_curves, truth, config, as_of=data_end(admissions)
     )
     evaluation.gates = stay_gates(evaluation, config) + evaluation.gates
     position = {int(i): k for k, i in enumerate(te)}

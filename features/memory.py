@@ -1,0 +1,19 @@
+"""Handing freed memory back between training stages, so the next stage can use it.
+
+pandas keeps text columns in Arrow buffers, allocated from Arrow's own pool (mimalloc), which
+keeps freed pages for later Arrow allocations; NumPy and LightGBM cannot use them. At a million
+generated spells, reading and validating the extract left 726 MB resident, 449 MB once released
+(measured 2026-12-01). Releasing them changes no value.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import pyarrow as pa
+
+
+def release_unused_memory() -> None:
+    """Collect cycles, then return Arrow's freed pages to the operating system."""
+    gc.collect()
+    pa.default_memory_pool().release_unused()
