@@ -14,6 +14,7 @@ from models import stay_model
 from models.bundle import ModelBundle
 from models.calibration import PlattCalibrator
 from models.stay_curve import HORIZON, StayCurves
+from models.stay_hazards import day_runs
 from models.stay_model import patient_days, stay_curves, with_day
 from training.stay_days import SpellMatrix, patient_day_matrix
 
@@ -58,7 +59,9 @@ def test_stay_curves_in_blocks_are_the_curves_at_once_and_bound_the_matrix(
     monkeypatch.setattr(stay_model, "CURVE_BLOCK", 4)
     in_blocks = stay_curves(bundle, x)
     np.testing.assert_array_equal(in_blocks.survival, at_once.survival)
-    assert sizes == [4 * HORIZON, 4 * HORIZON, 3 * HORIZON]
+    runs = day_runs(bundle.booster)  # days predicted per admission (`models.stay_hazards`)
+    k = HORIZON if runs is None else len(runs)
+    assert sizes == [4 * k, 4 * k, 3 * k]
 
 
 def _two_part_matrix() -> tuple[SpellMatrix, np.ndarray, pd.DataFrame]:
