@@ -117,27 +117,24 @@ def fit_hazard(
     params = booster_params(config.lightgbm, config.seed)
     names = [*prepared.encoder.columns_, DAY_COLUMN]
     categorical = prepared.encoder.categorical_indices
-    x_tr, d_tr = rows("train", ROWS_PER_SPELL)
-    train = lgb.Dataset(
-        x_tr,
-        label=d_tr.event,
-        weight=d_tr.weight,
-        feature_name=names,
-        categorical_feature=categorical,
-        params=dict(params),
-    ).construct()
-    del x_tr
-    x_va, d_va = rows("validation", ROWS_PER_SPELL)
-    valid = lgb.Dataset(
-        x_va,
-        label=d_va.event,
-        weight=d_va.weight,
-        reference=train,
-        feature_name=names,
-        categorical_feature=categorical,
-        params=dict(params),
-    ).construct()
-    del x_va
+
+    def binned(
+        period: str, reference: lgb.Dataset | None = None
+    ) -> tuple[lgb.Dataset, PatientDays]:
+        x, d = rows(period, ROWS_PER_SPELL)
+        dataset = lgb.Dataset(
+            x,
+            label=d.event,
+            weight=d.weight,
+            reference=reference,
+            feature_name=names,
+            categorical_feature=categorical,
+            params=dict(params),
+        ).construct()
+        return dataset, d  # the float64 rows are freed on return
+
+    train, d_tr = binned("train")
+    valid, d_va = binned("validation", reference=train)
     booster = lgb.train(
         params,
         train,
