@@ -30,13 +30,15 @@ from benchmarks.common import StagePeaks, child_peak_rss_mb, run_child, save, ta
 def _stage_clock() -> tuple[dict[str, float], Any]:
     """A progress callback that records how long each named stage took."""
     stages: dict[str, float] = {}
-    state = {"name": None, "t": time.perf_counter()}
+    state: dict[str, Any] = {"name": None, "t": time.perf_counter()}
 
     def progress(message: str) -> None:
         now = time.perf_counter()
         if state["name"] is not None:
-            key = str(state["name"]).split(" ")[0]
-            stages[key] = stages.get(key, 0.0) + now - float(state["t"])  # type: ignore[arg-type]
+            name = str(state["name"])
+            # the stay distribution's stages apart from the flags' (fitting_stay, evaluating_stay)
+            key = name.split(" ")[0] + ("_stay" if "length-of-stay" in name else "")
+            stages[key] = stages.get(key, 0.0) + now - float(state["t"])
         state["name"], state["t"] = message, now
 
     return stages, progress
@@ -174,6 +176,10 @@ def _comparison(r: dict[str, Any]) -> list[Any]:
     """One row of the comparison table: times, peaks, their ratios and the goals."""
     ours, base = r["product"], r["lightgbm"]
     time_ratio = ours["train_total_s"] / max(base["fit_s"], 1e-9)
+    # the baseline fits the three flag models only: the like-for-like time leaves out the stay
+    # distribution's own stages (its hazard model on patient-day rows has no plain fit here)
+    stay_s = sum(ours["stages_s"].get(k, 0.0) for k in ("fitting_stay", "evaluating_stay"))
+    flags_ratio = (ours["train_total_s"] - stay_s) / max(base["fit_s"], 1e-9)
     memory_ratio = ours["peak_rss_mb"] / max(base["peak_rss_mb"], 1e-9)
     return [
         r["rows"],
@@ -181,7 +187,8 @@ def _comparison(r: dict[str, Any]) -> list[Any]:
         ours["train_total_s"],
         base["fit_s"],
         time_ratio,
-        _met(time_ratio, TIME_GOAL) if not r["search"] else "(trials)",
+        flags_ratio,
+        _met(flags_ratio, TIME_GOAL) if not r["search"] else "(trials)",
         ours["peak_rss_mb"],
         base["peak_rss_mb"],
         memory_ratio,
@@ -225,7 +232,8 @@ def main(sizes: list[int], searches: list[bool] | None = None) -> dict[str, Any]
             "los train s",
             "LightGBM s",
             "ratio",
-            "time goal",
+            "ratio without the stay model",
+            "time goal (flags)",
             "los MB",
             "LightGBM MB",
             "MB ratio",
@@ -245,14 +253,15 @@ def main(sizes: list[int], searches: list[bool] | None = None) -> dict[str, Any]
     )
     stage_names = sorted({k for r in results for k in r["product"]["stages_s"]})
     table(
-        "Where the time goes (seconds; evaluating = evaluation and fairness)",
+        "Where the time goes (s; evaluating = evaluation and fairness; _stay: the stay model)",
         ["rows", "search", *stage_names, "evaluating share"],
         [
             [
                 r["rows"],
                 "on" if r["search"] else "off",
                 *[r["product"]["stages_s"].get(s, 0.0) for s in stage_names],
-                r["product"]["stages_s"].get("evaluating", 0.0) / r["product"]["train_total_s"],
+                sum(r["product"]["stages_s"].get(k, 0.0) for k in ("evaluating", "evaluating_stay"))
+                / r["product"]["train_total_s"],
             ]
             for r in results
         ],

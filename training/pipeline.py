@@ -246,5 +246,5 @@ def train_all(
             and not run.target.exclude_deaths  # the curve counts deaths as stays
         }
         nctr = next((run.bundle for run in runs if run.target.kind == "nctr"), None)
-        stay = fit_stay(prepared, admissions, config, flags, nctr)
+        stay = fit_stay(prepared, admissions, config, flags, nctr, progress)
     return TrainingResult(prepared, runs, skipped, stay)

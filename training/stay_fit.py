@@ -22,6 +22,7 @@ generated spells the true curve covers 0.807 of the ended spells against 0.800 o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,6 +269,7 @@ def fit_stay(
     config: TrainingConfig,
     flags: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
     nctr: ModelBundle | None = None,
+    progress: Callable[[str], None] = lambda _message: None,
 ) -> StayRun:
     """Fit the stay model and evaluate it on the test period (ended spells, as the flag models
     are), with the oracle when `config.targets.stay_oracle` says the extract is generated.
@@ -276,6 +278,7 @@ def fit_stay(
     gives the expected NCTR days, compared with the truth's when the oracle is known."""
     matrix = spell_matrix(prepared, admissions)
     bundle, counts = fit_hazard(prepared, admissions, config, matrix)
+    progress("evaluating the length-of-stay distribution")  # test curves on, as for the flags
     te = np.flatnonzero(prepared.mask("test"))
     test = prepared.admissions.iloc[te]
     curves = stay_curves(bundle, prepared.x[te])
