@@ -16,6 +16,7 @@ All of it runs inside the active run (`mlflow.start_run`).
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ from los.config import TrainingConfig
 from training.pipeline import TrainingResult
 from training.split import SplitBoundaries
 from training.version_record import window_text
+
+log = logging.getLogger(__name__)
 
 DIGEST_LENGTH = 32  # hex characters; MLflow's dataset digest column holds 36
 DATASET_CONTEXT = "training"
@@ -95,7 +98,16 @@ def log_extract(
             "rows_in_hospital_skipped": str(rows_in_hospital),
         }
     )
-    mlflow.log_input(dataset, context=DATASET_CONTEXT, tags=tags)
+    for attempt in (1, 2):
+        try:
+            mlflow.log_input(dataset, context=DATASET_CONTEXT, tags=tags)
+            break
+        except mlflow.exceptions.MlflowException as exc:
+            # two runs logging the same extract at once: both found no dataset row and the
+            # other's insert won (the store rolled this one back); the retry finds that row
+            if attempt == 2 or "unique" not in str(exc).lower():
+                raise
+            log.info("the extract's dataset row was added by another run at once; linking it")
     return sha
 
 
