@@ -169,7 +169,7 @@ def load_admissions(
         path = write_frame(quarantine, quarantine_to)
         report = replace(report, quarantine_path=str(path))
     check_bad_share(report, max_bad_share, quarantine)
-    release_unused_memory()  # reading and validating leave Arrow's pool holding the raw table
+    release_unused_memory(len(valid))  # reading and validating leave the raw table in Arrow
     logger.info("loaded %d valid rows, quarantined %d", report.rows_valid, report.rows_quarantined)
     return LoadedAdmissions(valid, quarantine, report)
 

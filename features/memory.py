@@ -12,8 +12,15 @@ import gc
 
 import pyarrow as pa
 
+RELEASE_FROM_ROWS = 100_000
+"""Below this many rows Arrow's pool holds a few MB, and a full collection (tenths of a second
+in a process with a large heap, paid at every load and every target) costs more than it frees."""
 
-def release_unused_memory() -> None:
-    """Collect cycles, then return Arrow's freed pages to the operating system."""
+
+def release_unused_memory(rows: int) -> None:
+    """For a frame of `rows` rows: collect cycles, then return Arrow's freed pages to the
+    operating system (nothing below `RELEASE_FROM_ROWS`)."""
+    if rows < RELEASE_FROM_ROWS:
+        return
     gc.collect()
     pa.default_memory_pool().release_unused()

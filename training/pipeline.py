@@ -230,7 +230,7 @@ def train_all(
             log.warning("%s: %s", target.name, refused.detail)
             progress(f"{target.name}: {refused.detail}")
         runs.append(run)
-        release_unused_memory()  # the target's fit and evaluation copies, before the next
+        release_unused_memory(len(admissions))  # the target's fit and evaluation copies
     if not runs:
         raise DataQualityError(
             "no target can be trained on this extract: " + "; ".join(s.message for s in skipped)

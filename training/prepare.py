@@ -46,7 +46,7 @@ def prepare(admissions: pd.DataFrame, config: TrainingConfig) -> PreparedData:
     encoder = FeatureEncoder(spec).fit(features.loc[(period == "train").to_numpy()])
     x = encoder.transform(features)
     del features
-    release_unused_memory()
+    release_unused_memory(len(spells))
     return PreparedData(
         admissions=spells,
         x=x,
