@@ -4,6 +4,7 @@ as `UNIQUE constraint failed: datasets.experiment_id, datasets.name, datasets.di
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,41 +44,48 @@ def _dataset_digests(run_id: str) -> list[str]:
     return [d.dataset.digest for d in run.inputs.dataset_inputs]
 
 
-def test_the_run_that_loses_the_insert_race_is_linked_to_the_other_runs_row(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def registry_with_a_run(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A fresh registry (MLflow's fluent calls pointed at it) and an ended run in it: (the
+    experiment, that run's id), the other run of the race."""
     import mlflow
 
     experiment = registry.connect(f"sqlite:///{tmp_path / 'm.db'}", tmp_path / "art", create=True)
     with registry.fluent_tracking():
         other = mlflow.start_run(experiment_id=experiment)
         mlflow.end_run()
-        calls = _race_once(
-            monkeypatch,
-            other.info.run_id,
-            "(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, "
-            "datasets.name, datasets.digest",
-        )
-        with mlflow.start_run(experiment_id=experiment) as run:
-            log_extract(EXTRACT, BOUNDARIES, rows_in_hospital=0)
+        yield experiment, other.info.run_id
+
+
+def test_the_run_that_loses_the_insert_race_is_linked_to_the_other_runs_row(
+    registry_with_a_run: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    experiment, other = registry_with_a_run
+    calls = _race_once(
+        monkeypatch,
+        other,
+        "(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, "
+        "datasets.name, datasets.digest",
+    )
+    with mlflow.start_run(experiment_id=experiment) as run:
+        log_extract(EXTRACT, BOUNDARIES, rows_in_hospital=0)
     assert calls == [run.info.run_id, run.info.run_id]
-    mine, theirs = _dataset_digests(run.info.run_id), _dataset_digests(other.info.run_id)
+    mine, theirs = _dataset_digests(run.info.run_id), _dataset_digests(other)
     assert mine == theirs and len(mine) == 1
 
 
 def test_any_other_store_error_still_stops_the_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry_with_a_run: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mlflow
 
-    experiment = registry.connect(f"sqlite:///{tmp_path / 'm.db'}", tmp_path / "art", create=True)
-    with registry.fluent_tracking():
-        other = mlflow.start_run(experiment_id=experiment)
-        mlflow.end_run()
-        calls = _race_once(monkeypatch, other.info.run_id, "disk I/O error")
-        with (
-            pytest.raises(MlflowException, match="disk I/O error"),
-            mlflow.start_run(experiment_id=experiment),
-        ):
-            log_extract(EXTRACT, BOUNDARIES, rows_in_hospital=0)
+    experiment, other = registry_with_a_run
+    calls = _race_once(monkeypatch, other, "disk I/O error")
+    with (
+        pytest.raises(MlflowException, match="disk I/O error"),
+        mlflow.start_run(experiment_id=experiment),
+    ):
+        log_extract(EXTRACT, BOUNDARIES, rows_in_hospital=0)
     assert len(calls) == 1
