@@ -63,7 +63,12 @@ def _runner(folder: Path) -> Callable[[list[str]], subprocess.CompletedProcess[s
             pytest.skip("running as root and no 'postgres' user: run scripts/install-postgres.sh")
         for path in [folder, *folder.rglob("*")]:
             os.chown(path, account.pw_uid, account.pw_gid)
-        prefix = ["runuser", "-u", "postgres", "--"]
+        # root's tools live in the sbin folders, which a bare PATH (e.g. HOME-less CI shells,
+        # `PATH=venv/bin:/usr/bin:/bin`) may leave out
+        runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+        if runuser is None:
+            pytest.fail("running as root and no 'runuser' found (util-linux) to start PostgreSQL")
+        prefix = [runuser, "-u", "postgres", "--"]
 
     def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
