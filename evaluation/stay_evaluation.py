@@ -96,9 +96,12 @@ class DistributionEvaluation:
     oracle: StaySummary | None = None
     groups: dict[str, dict[str, StayGroupMetrics]] = field(default_factory=dict)
     gates: list[GateResult] = field(default_factory=list)
+    # the test-period spells the evaluated ones were sampled from (None: every one evaluated)
+    sampled_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "sampled_from": self.sampled_from,
             "model": self.model.to_dict(),
             "oracle": None if self.oracle is None else self.oracle.to_dict(),
             "groups": {

@@ -89,6 +89,7 @@ def distribution_view(
         "band": band,
         "n": evaluation.model.n,
         "n_ended": evaluation.model.n_ended,
+        "sampled_from": evaluation.sampled_from,
         "brier_days": BRIER_DAYS,
         "has_truth": evaluation.model.median_error_days is not None,
         "has_oracle": oracle is not None,

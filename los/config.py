@@ -236,6 +236,13 @@ class EvaluationConfig(_Strict):
     group_calibration_min_bin: int = Field(
         100, ge=10, description="fewest rows per calibration bin within a fairness group"
     )
+    stay_sample: int | None = Field(
+        100_000,
+        ge=1_000,
+        description="the length-of-stay distribution model is evaluated on a seeded random "
+        "sample of this many test-period spells when the period has more (its coverage "
+        "interval is then about +/-0.003 wide); null: every spell",
+    )
 
 
 GroupAttribute = Literal[

@@ -89,6 +89,38 @@ class StayRun:
     identity: ModelIdentity | None = None  # once registered (`training.stay_register`)
 
 
+@dataclass
+class HazardRows:
+    """The hazard model's patient-day rows, drawn period by period from one seeded generator:
+    drawn in the same order (train, validation, calibration) they are the rows the fit used."""
+
+    matrix: SpellMatrix
+    stayed: np.ndarray  # days in hospital at the data's end (or to discharge), per spell
+    ended: np.ndarray  # discharged by the data's end
+    rng: np.random.Generator
+
+    def period(
+        self, name: str, per_spell: float = ROWS_PER_SPELL
+    ) -> tuple[np.ndarray, PatientDays]:
+        """The period's patient-day matrix (features then the day) and its rows' days, events
+        and weights; at most `per_spell` rows per spell on average."""
+        idx = np.flatnonzero((self.matrix.period == name).to_numpy())
+        days = sample_days(self.stayed[idx], self.ended[idx], self.rng, per_spell)
+        return patient_day_matrix(self.matrix, idx[days.spell], days.day), days
+
+
+def hazard_rows(
+    prepared: PreparedData,
+    admissions: pd.DataFrame,
+    config: TrainingConfig,
+    matrix: SpellMatrix | None = None,
+) -> HazardRows:
+    """The patient-day rows `fit_hazard` fits on (for it, and for a plain fit to compare)."""
+    matrix = matrix or spell_matrix(prepared, admissions)
+    stayed, ended = stays_at(spell_times(matrix), data_end(admissions))
+    return HazardRows(matrix, stayed, ended, np.random.default_rng(config.seed))
+
+
 def fit_hazard(
     prepared: PreparedData,
     admissions: pd.DataFrame,
@@ -100,16 +132,9 @@ def fit_hazard(
     bundle of `stay_distribution_target()`. `matrix`: `spell_matrix(prepared, admissions)`,
     when the caller has it already."""
     target = stay_distribution_target()
-    as_of = data_end(admissions)
-    matrix = matrix or spell_matrix(prepared, admissions)
-    period = matrix.period
-    stayed, ended = stays_at(spell_times(matrix), as_of)
-    rng = np.random.default_rng(config.seed)
-
-    def rows(name: str, per_spell: float) -> tuple[np.ndarray, PatientDays]:
-        idx = np.flatnonzero((period == name).to_numpy())
-        days = sample_days(stayed[idx], ended[idx], rng, per_spell)
-        return patient_day_matrix(matrix, idx[days.spell], days.day), days
+    drawn = hazard_rows(prepared, admissions, config, matrix)
+    period, stayed, ended = drawn.matrix.period, drawn.stayed, drawn.ended
+    rows = drawn.period
 
     # each patient-day matrix is binned (and freed) before the next is built: at a million
     # spells the training rows alone are ~400 MB of float64
@@ -122,7 +147,7 @@ def fit_hazard(
     def binned(
         period: str, reference: lgb.Dataset | None = None
     ) -> tuple[lgb.Dataset, PatientDays]:
-        x, d = rows(period, ROWS_PER_SPELL)
+        x, d = rows(period)
         dataset = lgb.Dataset(
             x,
             label=d.event,
@@ -263,6 +288,28 @@ def oracle_curves(admissions: pd.DataFrame, rows: pd.DataFrame) -> Any:
     return true_stay(whole.loc[rows.index])
 
 
+def evaluation_sample(spells: np.ndarray, config: TrainingConfig) -> np.ndarray:
+    """`spells` (sorted positions), or a seeded random sample of `evaluation.stay_sample` of
+    them, in the same order, when there are more."""
+    size = config.evaluation.stay_sample
+    if size is None or len(spells) <= size:
+        return spells
+    rng = np.random.default_rng(config.seed)
+    return spells[np.sort(rng.choice(len(spells), size=size, replace=False))]
+
+
+def _rows_within(
+    evaluated: np.ndarray, rows: np.ndarray, y: np.ndarray, p: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A flag model's test rows (positions in the prepared spells), labels and probabilities,
+    kept for the rows in `evaluated` and given as positions within it."""
+    position = np.full(int(max(evaluated.max(initial=-1), rows.max(initial=-1))) + 1, -1)
+    position[evaluated] = np.arange(len(evaluated))
+    at = position[rows]
+    kept = at >= 0
+    return at[kept], np.asarray(y)[kept], np.asarray(p)[kept]
+
+
 def fit_stay(
     prepared: PreparedData,
     admissions: pd.DataFrame,
@@ -279,12 +326,15 @@ def fit_stay(
     matrix = spell_matrix(prepared, admissions)
     bundle, counts = fit_hazard(prepared, admissions, config, matrix)
     progress("evaluating the length-of-stay distribution")  # test curves on, as for the flags
-    te = np.flatnonzero(prepared.mask("test"))
+    # evaluated: the test period's ended spells (first, as `curves`) and those still in hospital,
+    # or a seeded sample of them (`evaluation.stay_sample`)
+    every = np.flatnonzero((matrix.period == "test").to_numpy())
+    in_test = len(every)
+    every = evaluation_sample(every, config)
+    te = every[every < len(prepared.admissions)]
+    still_in = every[every >= len(prepared.admissions)]
     test = prepared.admissions.iloc[te]
     curves = stay_curves(bundle, prepared.x[te])
-    # evaluated: the test period's ended spells (first, as `curves`) and those still in hospital
-    every = np.flatnonzero((matrix.period == "test").to_numpy())
-    still_in = every[every >= len(prepared.admissions)]
     evaluated = np.concatenate([te, still_in])
     all_curves = StayCurves(
         np.vstack([curves.survival, stay_curves(bundle, matrix.rows(still_in)).survival]),
@@ -297,16 +347,14 @@ def fit_stay(
         matrix.spells_at(evaluated), all_curves, truth, config, as_of=data_end(admissions)
     )
     evaluation.gates = stay_gates(evaluation, config) + evaluation.gates
-    position = {int(i): k for k, i in enumerate(te)}
-    flag_rows = {
-        d: (np.array([position[int(i)] for i in rows], dtype=int), y, p)
-        for d, (rows, y, p) in (flags or {}).items()
-    }
+    evaluation.sampled_from = in_test if len(evaluated) < in_test else None
+    flag_rows = {d: _rows_within(te, *flag) for d, flag in (flags or {}).items()}
     agree = agreement(curves, flag_rows)
     for name, figures in agree.items():
         log.info("stay curve vs %s: %s", name, figures)
     counts["test"] = len(te)
     counts["test_still_in_hospital"] = len(still_in)
+    counts["test_period_spells"] = in_test
     nctr_figures: dict[str, float | None] = {}
     if nctr is not None:
         days = nctr_days(bundle, curves, nctr.probability(prepared.x[te], test))

@@ -93,7 +93,8 @@ def test_the_true_curve_covers_80_percent_and_passes(
             lo, hi = row.coverage_ci
             assert lo is not None and hi is not None and lo <= (row.coverage or 0) <= hi
     out = json.loads(json.dumps(ev.to_dict(), allow_nan=False))
-    assert set(out) == {"model", "oracle", "groups", "gates"}
+    assert set(out) == {"sampled_from", "model", "oracle", "groups", "gates"}
+    assert out["sampled_from"] is None  # every spell evaluated
     assert set(out["model"]["calibration"]) == {"3", "7", "14", "21"}
     assert out["gates"]["stay_interval_coverage:sex"]["passed"] is True
 

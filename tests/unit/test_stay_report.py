@@ -3,6 +3,7 @@ evaluation, charts with labelled axes in percent, failing gates shown as failing
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,3 +100,18 @@ def test_stay_charts_label_both_axes_in_percent(evaluation: DistributionEvaluati
     assert coverage.x_labels == ["Stays inside the interval (%)"]
     assert coverage.y_labels == ["Sex"]
     assert min(coverage.x_ticks[0]) >= 50  # percent, around the 75-85 band
+
+
+def test_a_sampled_evaluation_says_what_it_was_sampled_from(
+    evaluation: DistributionEvaluation,
+) -> None:
+    every = render_report(
+        report_view({}, ReportContext(title="t"), with_plots=False, distribution=evaluation)
+    )
+    assert "Measured on the 1,500 test-period spells" in every and "random sample" not in every
+    sampled = dataclasses.replace(evaluation, sampled_from=250_000)
+    html = render_report(
+        report_view({}, ReportContext(title="t"), with_plots=False, distribution=sampled)
+    )
+    text = " ".join(html.split())
+    assert "a seeded random sample of 1,500 of the 250,000 test-period spells" in text
