@@ -161,6 +161,7 @@ def child_baseline(workdir: Path) -> dict[str, Any]:
 
     from los.config import TrainingConfig
     from training.fit import booster_params
+    from training.stay_fit import hazard_params
 
     cfg = TrainingConfig()
     x = np.load(workdir / "x.npy")
@@ -184,7 +185,7 @@ def child_baseline(workdir: Path) -> dict[str, Any]:
     del x
     flags_s, stay_s = fit_s, 0.0
     if split.get("stay_names"):
-        params = booster_params(cfg.lightgbm, cfg.seed)
+        params = hazard_params(cfg)
         sets: dict[str, lgb.Dataset] = {}
         for period in ("train", "validation"):
             rows = np.load(workdir / f"stay_x_{period}.npy")

@@ -53,9 +53,9 @@ from training.fit import booster_params
 from training.prepare import PreparedData
 from training.stay_days import (
     PatientDays,
+    PatientDaySequence,
     SpellMatrix,
     data_end,
-    patient_day_matrix,
     sample_days,
     spell_matrix,
     spell_times,
@@ -99,14 +99,21 @@ class HazardRows:
     ended: np.ndarray  # discharged by the data's end
     rng: np.random.Generator
 
+    def sequence(
+        self, name: str, per_spell: float = ROWS_PER_SPELL
+    ) -> tuple[PatientDaySequence, PatientDays]:
+        """The period's patient-day rows (features then the day), built a block at a time,
+        and their days, events and weights; at most `per_spell` rows per spell on average."""
+        idx = np.flatnonzero((self.matrix.period == name).to_numpy())
+        days = sample_days(self.stayed[idx], self.ended[idx], self.rng, per_spell)
+        return PatientDaySequence(self.matrix, idx[days.spell], days.day), days
+
     def period(
         self, name: str, per_spell: float = ROWS_PER_SPELL
     ) -> tuple[np.ndarray, PatientDays]:
-        """The period's patient-day matrix (features then the day) and its rows' days, events
-        and weights; at most `per_spell` rows per spell on average."""
-        idx = np.flatnonzero((self.matrix.period == name).to_numpy())
-        days = sample_days(self.stayed[idx], self.ended[idx], self.rng, per_spell)
-        return patient_day_matrix(self.matrix, idx[days.spell], days.day), days
+        """As `sequence`, the rows as one matrix."""
+        rows, days = self.sequence(name, per_spell)
+        return rows[0 : len(rows)], days
 
 
 def hazard_rows(
@@ -119,6 +126,14 @@ def hazard_rows(
     matrix = matrix or spell_matrix(prepared, admissions)
     stayed, ended = stays_at(spell_times(matrix), data_end(admissions))
     return HazardRows(matrix, stayed, ended, np.random.default_rng(config.seed))
+
+
+def hazard_params(config: TrainingConfig) -> dict[str, object]:
+    """The hazard booster's LightGBM parameters: the flag models' (`booster_params`), and the
+    seed of the rows LightGBM samples for the bins stated, so that rows given a block at a time
+    (`PatientDaySequence`) bin as the whole matrix would (from `seed` alone LightGBM derives a
+    different sampling seed for the two)."""
+    return {**booster_params(config.lightgbm, config.seed), "data_random_seed": config.seed}
 
 
 def fit_hazard(
@@ -134,20 +149,18 @@ def fit_hazard(
     target = stay_distribution_target()
     drawn = hazard_rows(prepared, admissions, config, matrix)
     period, stayed, ended = drawn.matrix.period, drawn.stayed, drawn.ended
-    rows = drawn.period
-
-    # each patient-day matrix is binned (and freed) before the next is built: at a million
-    # spells the training rows alone are ~400 MB of float64
+    # the patient-day rows are built and binned a block at a time (`PatientDaySequence`): at a
+    # million spells the training rows alone would be ~600 MB of float64
     # (the validation set names the same features and categoricals, so that `lgb.train`
     # finds nothing to reset on a set whose rows are gone)
-    params = booster_params(config.lightgbm, config.seed)
+    params = hazard_params(config)
     names = [*prepared.encoder.columns_, DAY_COLUMN]
     categorical = prepared.encoder.categorical_indices
 
     def binned(
         period: str, reference: lgb.Dataset | None = None
     ) -> tuple[lgb.Dataset, PatientDays]:
-        x, d = rows(period)
+        x, d = drawn.sequence(period)
         dataset = lgb.Dataset(
             x,
             label=d.event,
@@ -157,7 +170,7 @@ def fit_hazard(
             categorical_feature=categorical,
             params=dict(params),
         ).construct()
-        return dataset, d  # the float64 rows are freed on return
+        return dataset, d  # the rows were built and binned a block at a time
 
     train, d_tr = binned("train")
     valid, d_va = binned("validation", reference=train)
@@ -172,11 +185,13 @@ def fit_hazard(
     del train, valid
     # every patient-day of the calibration period (nothing sampled: its draws change nothing
     # above, so making them after the fit keeps the training rows as they were)
-    x_ca, d_ca = rows("calibration", float(HORIZON))
-    calibrator = PlattCalibrator().fit(
-        np.asarray(booster.predict(x_ca, raw_score=True)), d_ca.event
-    )
-    del x_ca
+    x_ca, d_ca = drawn.sequence("calibration", float(HORIZON))
+    raw = [
+        np.asarray(booster.predict(x_ca[start : start + x_ca.batch_size], raw_score=True))
+        for start in range(0, len(x_ca), x_ca.batch_size)
+    ]
+    calibrator = PlattCalibrator().fit(np.concatenate([np.empty(0), *raw]), d_ca.event)
+    del x_ca, raw
     counts = {
         "train_patient_days": len(d_tr.event),
         "validation_patient_days": len(d_va.event),
