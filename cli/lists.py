@@ -40,10 +40,10 @@ def _census(data: str, query: str | None, mapping: Path | None, history: str | N
 
     quarantine = loading.settings().los_data_dir / "quarantine" / "census.csv"
     frame = loading.load(data, query, mapping, quarantine)
-    today = datetime.now(UTC).date()
-    why = date_after_data(frame, on, today, override="--allow-future-date")
-    if why is not None and not allow_future:
-        raise typer.BadParameter(why, param_hint="'--date'")
+    if not allow_future:
+        why = date_after_data(frame, on, datetime.now(UTC).date(), override="--allow-future-date")
+        if why is not None:
+            raise typer.BadParameter(why, param_hint="'--date'")
     hist = loading.load(history, None, mapping, None) if history else None
     return frame, hist
 
