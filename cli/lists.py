@@ -36,17 +36,14 @@ def _census(data: str, query: str | None, mapping: Path | None, history: str | N
     loading.check_source(data, query)
     if history is not None:
         loading.check_source(history, None)
-    from models.census import latest_supported_date
+    from models.census import date_after_data
 
     quarantine = loading.settings().los_data_dir / "quarantine" / "census.csv"
     frame = loading.load(data, query, mapping, quarantine)
-    latest = None if allow_future else latest_supported_date(frame, on, datetime.now(UTC).date())
-    if latest is not None:
-        raise typer.BadParameter(
-            f"{on} is after the latest admission date in the data, {latest}: the census cannot "
-            "say who is in hospital then (give a date on or before it, or --allow-future-date)",
-            param_hint="'--date'",
-        )
+    if not allow_future:
+        why = date_after_data(frame, on, datetime.now(UTC).date(), override="--allow-future-date")
+        if why is not None:
+            raise typer.BadParameter(why, param_hint="'--date'")
     hist = loading.load(history, None, mapping, None) if history else None
     return frame, hist
 

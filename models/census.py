@@ -9,8 +9,9 @@ site of one extract agree. The rule used is returned in words, for the list to s
 Patients admitted after the list date are left off and counted. An admission any time on the
 list date counts, and so does one in the first `LATE_GRACE` after it, with 0 days in hospital:
 admission times are local and the default list date is UTC's (the UK is at most an hour ahead).
-A site asked for that is not in the data is a typo, not an empty list; so, for the command line,
-is a date given after the data's latest admission date (`latest_supported_date`).
+A site asked for that is not in the data is a typo, not an empty list; so, for the command line
+and the service alike, is a date given after the data's latest admission date on or before today
+(`latest_supported_date`; `date_after_data` says so in the one wording both use).
 """
 
 from __future__ import annotations
@@ -85,6 +86,27 @@ def latest_supported_date(frame: pd.DataFrame, on: date | None, today: date) -> 
         return None
     latest, _ = list_date(pd.to_datetime(frame["admission_datetime"]), None, today)
     return latest if on > latest else None
+
+
+def date_after_data(
+    frame: pd.DataFrame, on: date | None, today: date, *, override: str, shown: bool = True
+) -> str | None:
+    """Why `on` cannot be the list date of `frame`, in one line, or None when it can.
+
+    The rule is `latest_supported_date`'s: a date after the latest admission date in the data on
+    or before today (UTC) is refused, so a date after today always is. `override` says how to ask
+    for such a date anyway (`--allow-future-date`, `allow_after_data`). With `shown` false the line
+    names neither date: an HTTP error body echoes no value sent and no patient's admission date.
+    """
+    latest = latest_supported_date(frame, on, today)
+    if latest is None:
+        return None
+    rule = "the latest admission date in the data on or before today (UTC)"
+    said = f"{on} is after {rule}, {latest}" if shown else f"the list date is after {rule}"
+    return (
+        f"{said}: the census cannot say who is in hospital then (give a date on or before it, "
+        f"or {override})"
+    )
 
 
 def select_census(

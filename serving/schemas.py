@@ -36,6 +36,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     create_model,
     model_validator,
 )
@@ -304,6 +305,18 @@ class ScoreOut(BaseModel):
     )
 
 
+# The list date's rule (`models.census.date_after_data`), as `los risk-list --date` states it.
+LIST_DATE_DESCRIPTION = (
+    "list date; default: the latest admission date in the posted admissions on or before today "
+    "(UTC). A date after that date (so any date after today) is refused, 422 naming `date`: the "
+    "census cannot say who is in hospital then. An earlier date is listed, and the patients "
+    "admitted after it are left off and counted in `notes`"
+)
+ALLOW_AFTER_DATA_DESCRIPTION = (
+    "true: accept a `date` after the latest admission date (as `--allow-future-date`)"
+)
+
+
 class RiskListRequest(BaseModel):
     """The census of current inpatients and the list options (as `los risk-list`)."""
 
@@ -314,9 +327,10 @@ class RiskListRequest(BaseModel):
     )
     date: Annotated[dt.date | None, BeforeValidator(_iso_text)] = Field(
         None,
-        description="list date; default: the latest admission date on or before today (UTC)",
+        description=LIST_DATE_DESCRIPTION,
         json_schema_extra=_DATE_SCHEMA,
     )
+    allow_after_data: StrictBool = Field(False, description=ALLOW_AFTER_DATA_DESCRIPTION)
     site: str | None = Field(None, description="only this site")
     capacity: NonNegativeInt | None = Field(None, description="patients the team can review today")
 
@@ -351,9 +365,10 @@ class ForecastRequest(BaseModel):
     )
     date: Annotated[dt.date | None, BeforeValidator(_iso_text)] = Field(
         None,
-        description="list date; default: the latest admission date on or before today (UTC)",
+        description=LIST_DATE_DESCRIPTION,
         json_schema_extra=_DATE_SCHEMA,
     )
+    allow_after_data: StrictBool = Field(False, description=ALLOW_AFTER_DATA_DESCRIPTION)
     days: int = Field(7, ge=1, le=60, description="days ahead")
     at_least: list[NonNegativeInt] = Field(
         default_factory=list, max_length=20, description="also give P(at least N beds)"

@@ -15,6 +15,7 @@ from models.forecast import forecast_spells
 from models.forecast_render import render_forecast
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.holder import ModelSet
+from serving.list_date import check_list_date
 from serving.request_rows import rows_to_columns
 from serving.responses import in_format
 from serving.schemas import ForecastRequest
@@ -46,6 +47,7 @@ async def forecast(
     if len(request.admissions) > limit:
         n = len(request.admissions)
         raise TooLargeError(f"{n} rows is above the limit of {limit}")
+    check_list_date(request.admissions, request.date, request.allow_after_data)  # as the CLI
     # contract fields checked by the request model; the champions' extra inputs here
     rows = models.inputs.rows(request.admissions, ("body", "admissions"), indexed=True)
 

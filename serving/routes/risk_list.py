@@ -16,6 +16,7 @@ from models.review_cut import ReviewCut
 from models.risk_list import RiskList, build_risk_list
 from serving.deps import QueryGuard, Services, current_models, get_services, require_api_key
 from serving.holder import ModelSet
+from serving.list_date import check_list_date
 from serving.request_rows import rows_to_columns, with_request_history
 from serving.responses import in_format
 from serving.schemas import RiskListRequest
@@ -48,6 +49,7 @@ async def risk_list(
     if len(request.admissions) > limit:
         n = len(request.admissions)
         raise TooLargeError(f"census of {n} rows is above the limit of {limit}")
+    check_list_date(request.admissions, request.date, request.allow_after_data)  # as the CLI
     # contract fields checked by the request model; the champions' extra inputs here
     rows = models.inputs.rows(request.admissions, ("body", "admissions"), indexed=True)
 

@@ -4,13 +4,13 @@ loads, unless `--allow-future-date` says it is wanted."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from models.census import latest_supported_date
+from models.census import date_after_data, latest_supported_date
 from tests.factories import admission, frame
 from tests.hostile.test_cli_arguments import run_los
 
@@ -80,3 +80,22 @@ def test_latest_supported_date_is_the_default_list_date() -> None:
     empty = census.iloc[:0]
     assert latest_supported_date(empty, date(2026, 1, 2), TODAY) == TODAY
     assert latest_supported_date(census.drop(columns="admission_datetime"), TODAY, TODAY) is None
+
+
+def test_date_after_data_is_one_wording_with_or_without_the_dates() -> None:
+    """The CLI's line names the date asked and the latest supported; the service's names neither
+    (an HTTP error body echoes no value sent and no patient's admission date)."""
+    census = frame(admission(admission_datetime=pd.Timestamp("2025-05-01 23:00")))
+    on = date(2025, 5, 2)
+    cli = date_after_data(census, on, TODAY, override="--allow-future-date")
+    api = date_after_data(census, on, TODAY, override="send allow_after_data: true", shown=False)
+    assert cli is not None and api is not None
+    assert cli.startswith("2025-05-02 is after the latest admission date in the data on or before")
+    assert "2025-05-01" in cli and cli.endswith("or --allow-future-date)")
+    assert "2025" not in api and api.endswith("or send allow_after_data: true)")
+    assert cli.split(": ", 1)[1].split(" (")[0] == api.split(": ", 1)[1].split(" (")[0]
+    assert date_after_data(census, date(2025, 5, 1), TODAY, override="x") is None
+    assert date_after_data(census, None, TODAY, override="x") is None
+    # after today (UTC) is after the data, even with an admission dated later than both
+    later = frame(admission(admission_datetime=pd.Timestamp("2099-01-01 10:00")))
+    assert date_after_data(later, TODAY + timedelta(days=1), TODAY, override="x") is not None

@@ -29,7 +29,11 @@ from los.config import Settings
 from los.errors import MissingColumnError
 from tests.conftest import fast_config
 from tests.integration.test_service_server import LOS, Server, json_rows, server_env, start_server
-from tests.reliability.test_fuzz import documented_leniency, no_leaked_error
+from tests.reliability.test_fuzz import (
+    allow_list_dates_after_data,
+    documented_leniency,
+    no_leaked_error,
+)
 
 EXTRA_NUMBER, EXTRA_TEXT = "news2_score", "mobility"
 MOBILITY = np.array(["independent", "walking aid", "hoist"], dtype=object)
@@ -361,6 +365,10 @@ def extras_api_schema(extras_server: Server) -> Any:
     def filter_case(context: Any, case: Any) -> bool:
         negative = case.meta is not None and case.meta.generation.mode.is_negative
         return not (negative and documented_leniency(case.body))
+
+    @schema.hook
+    def map_case(context: Any, case: Any) -> Any:
+        return allow_list_dates_after_data(case)
 
     return schema.include(method="POST")
 

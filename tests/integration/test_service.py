@@ -301,7 +301,7 @@ def test_history_is_looked_up_from_the_configured_source(
 def test_risk_list_ranks_inpatients_within_capacity(service: Running, rows: list[dict]) -> None:
     census = [{**r, "discharge_datetime": None} for r in rows[:30]]
     census += [{**r, "discharge_datetime": "2030-01-01T00:00:00"} for r in rows[30:35]]
-    request = {"admissions": census, "capacity": 5, "date": "2030-01-01"}
+    request = {"admissions": census, "capacity": 5, "date": "2030-01-01", "allow_after_data": True}
     with service.server.client() as c:
         body = c.post("/v1/risk-list", json=request).json()
         html = c.post("/v1/risk-list?format=html", json=request)
