@@ -28,6 +28,9 @@ from cli.score import score
 from cli.serve import serve
 from cli.train import evaluate, train
 from los.log_records import not_in_summary
+from los.openmp import passive_openmp_waits
+
+passive_openmp_waits()  # before any command loads LightGBM (los.openmp)
 
 app = typer.Typer(
     cls=OneLineErrors,
