@@ -15,6 +15,9 @@ from typing import Any
 
 import numpy as np
 
+EVALUATING = ("evaluating", "evaluating_stay")
+"""The stages of the flags' evaluation and fairness and the stay model's (benchmarks/train.py)."""
+
 
 def points(paths: list[Path], search: bool = False) -> list[dict[str, Any]]:
     """One point per measured size (runs with the given search setting), sorted by rows."""
@@ -45,7 +48,7 @@ def plot(measured: list[dict[str, Any]], extend: list[int], out: Path) -> dict[s
             "los train": np.array([r["product"]["train_total_s"] for r in measured]),
             "plain LightGBM": np.array([r["lightgbm"]["fit_s"] for r in measured]),
             "evaluation + fairness": np.array(
-                [r["product"]["stages_s"].get("evaluating", 0.0) for r in measured]
+                [sum(r["product"]["stages_s"].get(k, 0.0) for k in EVALUATING) for r in measured]
             ),
         },
         "memory": {
