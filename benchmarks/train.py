@@ -121,7 +121,7 @@ def _train_product(rows: int, workdir: Path, search: bool, peaks: StagePeaks) ->
     stay_names = None
     if result.stay is not None:  # the stay model's patient-day rows, drawn as its fit drew them
         from models.stay_model import DAY_COLUMN
-        from training.stay_fit import hazard_rows
+        from training.stay_days import hazard_rows
 
         stay_names = [*prepared.encoder.columns_, DAY_COLUMN]
         drawn = hazard_rows(prepared, frame, config)
@@ -166,7 +166,7 @@ def child_baseline(workdir: Path) -> dict[str, Any]:
 
     from los.config import TrainingConfig
     from training.fit import booster_params
-    from training.stay_fit import hazard_params
+    from training.stay_days import hazard_params
 
     cfg = TrainingConfig()
     x = np.load(workdir / "x.npy")

@@ -11,6 +11,9 @@ Bounded expansion: every event row is kept; non-event rows are sampled at a rate
 most a given number of rows per spell on average, each kept row weighted 1 / rate (an unbiased
 log-likelihood). At the generator's mean stay (~6 days, ~7 rows a spell) and 4 rows a spell
 this keeps about half the rows.
+
+`hazard_rows` draws each period's rows as `training.stay_fit` fits on them; they reach LightGBM
+a block at a time (`PatientDaySequence`), with the bin-sampling seed stated (`hazard_params`).
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ import numpy as np
 import pandas as pd
 
 from features.build import FeatureSpec, derive_features
+from los.config import TrainingConfig
 from models.stay_curve import HORIZON
+from training.fit import booster_params
 from training.prepare import PreparedData
 from training.split import assign_periods
 
 _DAY = pd.Timedelta(days=1)
+ROWS_PER_SPELL = 4.0
+"""The expansion's bound: patient-day rows kept per spell on average."""
 _BLOCK = 262_144  # patient-day rows gathered at a time by `patient_day_matrix`
 
 
@@ -207,3 +214,50 @@ def spell_matrix(prepared: PreparedData, admissions: pd.DataFrame) -> SpellMatri
     return SpellMatrix(
         prepared.admissions, open_rows, ended.append(open_rows.index), prepared.x, x_open, period
     )
+
+
+@dataclass
+class HazardRows:
+    """The hazard model's patient-day rows, drawn period by period from one seeded generator:
+    drawn in the same order (train, validation, calibration) they are the rows the fit used."""
+
+    matrix: SpellMatrix
+    stayed: np.ndarray  # days in hospital at the data's end (or to discharge), per spell
+    ended: np.ndarray  # discharged by the data's end
+    rng: np.random.Generator
+
+    def sequence(
+        self, name: str, per_spell: float = ROWS_PER_SPELL
+    ) -> tuple[PatientDaySequence, PatientDays]:
+        """The period's patient-day rows (features then the day), built a block at a time,
+        and their days, events and weights; at most `per_spell` rows per spell on average."""
+        idx = np.flatnonzero((self.matrix.period == name).to_numpy())
+        days = sample_days(self.stayed[idx], self.ended[idx], self.rng, per_spell)
+        return PatientDaySequence(self.matrix, idx[days.spell], days.day), days
+
+    def period(
+        self, name: str, per_spell: float = ROWS_PER_SPELL
+    ) -> tuple[np.ndarray, PatientDays]:
+        """As `sequence`, the rows as one matrix."""
+        rows, days = self.sequence(name, per_spell)
+        return rows[0 : len(rows)], days
+
+
+def hazard_rows(
+    prepared: PreparedData,
+    admissions: pd.DataFrame,
+    config: TrainingConfig,
+    matrix: SpellMatrix | None = None,
+) -> HazardRows:
+    """The patient-day rows `fit_hazard` fits on (for it, and for a plain fit to compare)."""
+    matrix = matrix or spell_matrix(prepared, admissions)
+    stayed, ended = stays_at(spell_times(matrix), data_end(admissions))
+    return HazardRows(matrix, stayed, ended, np.random.default_rng(config.seed))
+
+
+def hazard_params(config: TrainingConfig) -> dict[str, object]:
+    """The hazard booster's LightGBM parameters: the flag models' (`booster_params`), and the
+    seed of the rows LightGBM samples for the bins stated, so that rows given a block at a time
+    (`PatientDaySequence`) bin as the whole matrix would (from `seed` alone LightGBM derives a
+    different sampling seed for the two)."""
+    return {**booster_params(config.lightgbm, config.seed), "data_random_seed": config.seed}

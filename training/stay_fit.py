@@ -49,25 +49,21 @@ from models.stay_model import (
     stay_curves,
 )
 from models.within_day import estimate_shape
-from training.fit import booster_params
 from training.prepare import PreparedData
 from training.stay_days import (
+    ROWS_PER_SPELL,
     PatientDays,
-    PatientDaySequence,
     SpellMatrix,
     data_end,
-    sample_days,
+    hazard_params,
+    hazard_rows,
     spell_matrix,
-    spell_times,
-    stays_at,
 )
 
 log = logging.getLogger(__name__)
 
 MIN_NCTR_WAITS = 20
 """The NCTR wait model is fitted only on at least this many NCTR spells with a ready date."""
-ROWS_PER_SPELL = 4.0
-"""The expansion's bound: patient-day rows kept per spell on average."""
 AGREEMENT_DAYS = (7, 21)
 """P(LOS >= d) from the curve is compared with the `long_stay` models at these days."""
 _DAY = pd.Timedelta(days=1)
@@ -87,53 +83,6 @@ class StayRun:
     rows: dict[str, int] = field(default_factory=dict)
     nctr_days: dict[str, float | None] = field(default_factory=dict)
     identity: ModelIdentity | None = None  # once registered (`training.stay_register`)
-
-
-@dataclass
-class HazardRows:
-    """The hazard model's patient-day rows, drawn period by period from one seeded generator:
-    drawn in the same order (train, validation, calibration) they are the rows the fit used."""
-
-    matrix: SpellMatrix
-    stayed: np.ndarray  # days in hospital at the data's end (or to discharge), per spell
-    ended: np.ndarray  # discharged by the data's end
-    rng: np.random.Generator
-
-    def sequence(
-        self, name: str, per_spell: float = ROWS_PER_SPELL
-    ) -> tuple[PatientDaySequence, PatientDays]:
-        """The period's patient-day rows (features then the day), built a block at a time,
-        and their days, events and weights; at most `per_spell` rows per spell on average."""
-        idx = np.flatnonzero((self.matrix.period == name).to_numpy())
-        days = sample_days(self.stayed[idx], self.ended[idx], self.rng, per_spell)
-        return PatientDaySequence(self.matrix, idx[days.spell], days.day), days
-
-    def period(
-        self, name: str, per_spell: float = ROWS_PER_SPELL
-    ) -> tuple[np.ndarray, PatientDays]:
-        """As `sequence`, the rows as one matrix."""
-        rows, days = self.sequence(name, per_spell)
-        return rows[0 : len(rows)], days
-
-
-def hazard_rows(
-    prepared: PreparedData,
-    admissions: pd.DataFrame,
-    config: TrainingConfig,
-    matrix: SpellMatrix | None = None,
-) -> HazardRows:
-    """The patient-day rows `fit_hazard` fits on (for it, and for a plain fit to compare)."""
-    matrix = matrix or spell_matrix(prepared, admissions)
-    stayed, ended = stays_at(spell_times(matrix), data_end(admissions))
-    return HazardRows(matrix, stayed, ended, np.random.default_rng(config.seed))
-
-
-def hazard_params(config: TrainingConfig) -> dict[str, object]:
-    """The hazard booster's LightGBM parameters: the flag models' (`booster_params`), and the
-    seed of the rows LightGBM samples for the bins stated, so that rows given a block at a time
-    (`PatientDaySequence`) bin as the whole matrix would (from `seed` alone LightGBM derives a
-    different sampling seed for the two)."""
-    return {**booster_params(config.lightgbm, config.seed), "data_random_seed": config.seed}
 
 
 def fit_hazard(

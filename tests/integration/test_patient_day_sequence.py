@@ -11,8 +11,7 @@ from features.generate import generate_admissions
 from los.config import TrainingConfig
 from models.stay_model import DAY_COLUMN
 from training.prepare import prepare
-from training.stay_days import PatientDaySequence, patient_day_matrix
-from training.stay_fit import hazard_params, hazard_rows
+from training.stay_days import PatientDaySequence, hazard_params, hazard_rows, patient_day_matrix
 
 
 @pytest.fixture(scope="module")
