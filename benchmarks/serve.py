@@ -138,22 +138,33 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(10)
 
 
-def tree_cpu_seconds(pid: int | None) -> float:
-    """CPU seconds (user + system) used so far by process `pid` and its living descendants
-    (`los serve`'s worker processes), read from /proc; 0 where /proc cannot say."""
+def process_cpu_seconds(pid: int | None) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by process `pid` and each of its living
+    descendants (`los serve`'s worker processes), read from /proc; empty where /proc cannot
+    say."""
     if pid is None:
-        return 0.0
-    tick, total, todo = os.sysconf("SC_CLK_TCK"), 0.0, [pid]
+        return {}
+    tick, out, todo = os.sysconf("SC_CLK_TCK"), {}, [pid]
     while todo:
         p = todo.pop()
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            out[p] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return out
+
+
+def busiest_share(before: dict[int, float], after: dict[int, float]) -> float | None:
+    """The busiest process's share of the server's CPU between two readings. The kernel hands
+    each of the clients' keep-alive connections to whichever worker accepts it first, so 8
+    connections may land 4/4, 6/2 or 8/0 on two workers: a share near 1 means one worker (one
+    core's worth of Python) served nearly everything, and the rate says little of two cores."""
+    spent = [after[p] - before.get(p, 0.0) for p in after]
+    total = sum(spent)
+    return round(max(spent) / total, 2) if total > 0 else None
 
 
 def load(
@@ -165,14 +176,14 @@ def load(
     children) and the client spent per request: on a shared machine the wall-clock rates follow
     the load, CPU per request far less. A scenario with any answer outside 2xx (or a socket
     error) is marked failed."""
-    cpu0 = tree_cpu_seconds(pid)
+    cpu0 = process_cpu_seconds(pid)
     if client == "wrk":
         encoded = [json.dumps(b, separators=(",", ":")).encode() for b in bodies]
         run = run_wrk(url, encoded, clients, seconds)
-        server_cpu = tree_cpu_seconds(pid) - cpu0
+        cpu1 = process_cpu_seconds(pid)
         timed = {"requests": run.requests, "p50_ms": run.p50_ms, "p99_ms": run.p99_ms}
         return _figures(clients, rows_per, timed, run.seconds, run.non_2xx + run.socket_errors,
-                        server_cpu, run.cpu_seconds, pid, {})  # fmt: skip
+                        (cpu0, cpu1), run.cpu_seconds, pid, {})  # fmt: skip
     latencies: list[list[float]] = [[] for _ in range(clients)]
     in_server: list[list[float]] = [[] for _ in range(clients)]  # our Server-Timing header
     failures = [0] * clients
@@ -199,7 +210,7 @@ def load(
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
-    server_cpu, client_cpu = tree_cpu_seconds(pid) - cpu0, time.process_time() - mine0
+    cpu1, client_cpu = process_cpu_seconds(pid), time.process_time() - mine0
     ms = np.array([x for per in latencies for x in per]) * 1000
     server = np.array([x for per in in_server for x in per])
     inside = {}
@@ -213,22 +224,26 @@ def load(
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
     }
-    return _figures(clients, rows_per, timed, wall, sum(failures), server_cpu, client_cpu, pid,
+    return _figures(clients, rows_per, timed, wall, sum(failures), (cpu0, cpu1), client_cpu, pid,
                     inside)  # fmt: skip
 
 
 def _figures(
     clients: int, rows_per: int, timed: dict[str, Any], wall: float, failed: int,
-    server_cpu: float, client_cpu: float, pid: int | None, inside: dict[str, float],
+    server: tuple[dict[int, float], dict[int, float]], client_cpu: float, pid: int | None,
+    inside: dict[str, float],
 ) -> dict[str, Any]:  # fmt: skip
-    """One scenario's result, whichever client measured it."""
+    """One scenario's result, whichever client measured it (`server`: the server's CPU per
+    process before and after)."""
     n = int(timed["requests"])
-    cpu = {}
+    server_cpu = sum(server[1].values()) - sum(server[0].values())
+    cpu: dict[str, Any] = {}
     if pid is not None and n and server_cpu > 0:
         cpu = {
             "server_cpu_ms_per_request": round(1000 * server_cpu / n, 3),
             "client_cpu_ms_per_request": round(1000 * client_cpu / n, 3),
             "rows_per_server_cpu_s": round(n * rows_per / server_cpu, 1),
+            "busiest_process_cpu_share": busiest_share(*server),
         }
     return {
         "clients": clients,
@@ -400,6 +415,9 @@ def goals(report: dict, clients: int, batch: int) -> tuple[str, dict[str, Any]]:
                 f"  {label} per server CPU-second: ours {ours[name]['rows_per_server_cpu_s']:,.0f}"
                 f" rows, mlflow {theirs[name]['rows_per_server_cpu_s']:,.0f}: {per_cpu:.2f}x"
             )
+        share = ours[name].get("busiest_process_cpu_share")
+        if share is not None and report["ours"].get("workers") != 1:
+            lines.append(f"  {label}: our busiest process did {share:.0%} of our server's CPU")
     return "\n".join(lines), met
 
 
