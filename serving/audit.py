@@ -136,11 +136,14 @@ class AuditWriter:
         self.url = url
         self.metrics = metrics
         self.max_rows = max_rows
-        # group commit: wait this long after the first queued batch for others to join it, so a
+        # group commit: wait this long after the first queued call for others to join it, so a
         # stream of single scores costs one transaction per interval, not one per request (each
-        # transaction's Python work competes with scoring for the GIL)
+        # transaction's Python work competes with scoring for the GIL). The writer sleeps
+        # through the interval rather than waiting on the queue: a waiting thread is woken by
+        # every put, and each wake-up takes the GIL from the scoring thread and the event loop.
         self.linger = linger
-        self._queue: queue.Queue[AuditBatch | None] = queue.Queue(maxsize=max_queue)
+        # one item per scoring call: its batches, one per target (`record_scores`)
+        self._queue: queue.Queue[list[AuditBatch] | None] = queue.Queue(maxsize=max_queue)
         self._thread: threading.Thread | None = None
         self._engine: sa.Engine | None = None
         self._table_ready = False
@@ -162,23 +165,27 @@ class AuditWriter:
         self._thread = threading.Thread(target=self._run, name="los-audit", daemon=True)
         self._thread.start()
 
-    def record(self, batch: AuditBatch) -> None:
-        """Queue one batch without blocking; a full queue counts the rows as failed."""
+    def record(self, *batches: AuditBatch) -> None:
+        """Queue the batches of one scoring call as one item, without blocking; a full queue
+        counts their rows as failed."""
         try:
-            self._queue.put_nowait(batch)
+            self._queue.put_nowait(list(batches))
         except queue.Full:
-            self._failed(len(batch.spell_ids), "queue full")
+            self._failed(sum(len(b.spell_ids) for b in batches), "queue full")
 
     def record_scores(
         self, spell_ids: list[str], scored: list[tuple[ModelIdentity, np.ndarray, np.ndarray]]
     ) -> None:
         """Audit one scoring call: (model identity, probabilities, flags) per target."""
         when = datetime.now(UTC).replace(tzinfo=None)
+        batches = []
         for identity, probability, flagged in scored:
             self.metrics.scores.labels(identity.name, identity.version).inc(len(spell_ids))
-            self.record(
+            batches.append(
                 AuditBatch(when, identity.name, identity.version, spell_ids, probability, flagged)
             )
+        if batches:
+            self.record(*batches)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop the thread."""
@@ -242,19 +249,19 @@ class AuditWriter:
             first = self._queue.get()
             if first is None:
                 break
-            batches, n = [first], len(first.spell_ids)
-            deadline = time.monotonic() + self.linger
+            time.sleep(self.linger)  # the others join meanwhile, without waking this thread
+            batches = list(first)
+            n = sum(len(b.spell_ids) for b in batches)
             while n < self.max_rows:
-                wait = deadline - time.monotonic()
                 try:
-                    nxt = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                    nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:
                     stopping = True
                     break
-                batches.append(nxt)
-                n += len(nxt.spell_ids)
+                batches += nxt
+                n += sum(len(b.spell_ids) for b in nxt)
             self._write(batches)
 
     def _insert(self, conn: sa.Connection, batches: list[AuditBatch]) -> None:

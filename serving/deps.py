@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fastapi import Depends, Request, Security
+from fastapi import Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 
@@ -67,18 +67,23 @@ def key_matches(given: str | None, keys: Sequence[str]) -> bool:
     return matched
 
 
-async def require_api_key(
-    key: str | None = Security(_api_key), services: Services = Depends(get_services)
-) -> None:
+async def require_api_key(request: Request, key: str | None = Security(_api_key)) -> None:
     """401 unless a configured key is sent in `X-API-Key` (open only when `LOS_ALLOW_NO_KEYS=1`
-    chose to run without keys: `serving.auth`)."""
+    chose to run without keys: `serving.auth`).
+
+    The service's parts are read from `request` rather than through `Depends(get_services)`:
+    every node of a route's dependency tree costs FastAPI a cache-key computation on each
+    request, and this check sits on every route."""
+    services: Services = request.app.state.services
     keys = services.auth.keys
     if keys and not key_matches(key, keys):
         raise AuthError()
 
 
-async def current_models(services: Services = Depends(get_services)) -> ModelSet:
-    """The model set serving now; 503 until one is loaded."""
+async def current_models(request: Request) -> ModelSet:
+    """The model set serving now; 503 until one is loaded (the service's parts read from
+    `request`, as `require_api_key` does)."""
+    services: Services = request.app.state.services
     models = services.holder.current
     if models is None or not services.holder.ready:
         raise NotReadyError()

@@ -6,12 +6,18 @@ alone is scored at once (no waiting for company); under load, requests share cal
 throughput rises instead of latency queueing up. A batch that fails is scored again request by
 request, so one bad request does not fail the others.
 
+Requests from the event loop (`submit_rows_async`) get their answers back in one callback per
+scoring call and loop, not one per request: each hand-over wakes the loop's thread, which then
+takes the GIL from this one (with `asyncio.wrap_future`, a call batching four requests woke the
+loop four times).
+
 The rows become columns with their history in `serving.request_rows`; the scores become response
 bodies in `serving.responses`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections import deque
@@ -40,6 +46,8 @@ class _Job:
     rows: list[dict[str, Any]] = field(default_factory=list)
     call: Callable[[ModelSet], Any] | None = None
     reasons_for: ReasonsFor = "all"
+    # set for a job submitted from an event loop: gets `future`'s outcome on that loop
+    waiter: asyncio.Future[Any] | None = None
 
 
 class ScoringWorker:
@@ -82,6 +90,18 @@ class ScoringWorker:
         job = _Job(Future(), rows=rows, reasons_for=reasons_for)
         self._queue.put(job)
         return job.future
+
+    def submit_rows_async(
+        self, rows: list[dict[str, Any]], reasons_for: ReasonsFor = "all"
+    ) -> asyncio.Future[list[dict[str, Any]]]:
+        """As `submit_rows`, awaited on the running event loop: the answers of one scoring call
+        reach their loop in one callback (module doc). Cancelling the returned future (a client
+        gone) cancels the job if it has not started, as `asyncio.wrap_future` does."""
+        waiter: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        job = _Job(Future(), rows=rows, reasons_for=reasons_for, waiter=waiter)
+        waiter.add_done_callback(lambda w: job.future.cancel() if w.cancelled() else None)
+        self._queue.put(job)
+        return waiter
 
     def submit_call(self, call: Callable[[ModelSet], Any]) -> Future[Any]:
         """Run `call(model_set)` on the scoring thread (e.g. the risk list)."""
@@ -134,13 +154,16 @@ class ScoringWorker:
 
     def _score(self, batch: list[_Job]) -> None:
         live = [j for j in batch if j.future.set_running_or_notify_cancel()]
-        models = self._models(live) if live else None
-        if models is None:
-            return
-        for mode in ("all", "flagged"):
-            same = [j for j in live if j.reasons_for == mode]
-            if same:
-                self._score_together(models, same, mode)
+        try:
+            models = self._models(live) if live else None
+            if models is None:
+                return
+            for mode in ("all", "flagged"):
+                same = [j for j in live if j.reasons_for == mode]
+                if same:
+                    self._score_together(models, same, mode)
+        finally:
+            _hand_back([j for j in live if j.waiter is not None])
 
     def _score_together(self, models: ModelSet, live: list[_Job], mode: ReasonsFor) -> None:
         rows = [r for j in live for r in j.rows]
@@ -178,3 +201,30 @@ class ScoringWorker:
             self._metrics.observe_segments(columns, scores, models.scorer)
         self._on_scored(spell_ids, scores)
         return result_rows(spell_ids, scores, models.status.lines, stay)
+
+
+def _hand_back(jobs: list[_Job]) -> None:
+    """Copy each finished job's outcome to its waiter: one callback per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+    for job in jobs:
+        if job.waiter is not None and job.future.done():
+            by_loop.setdefault(job.waiter.get_loop(), []).append(job)
+    for loop, done in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, done)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            continue
+
+
+def _settle(jobs: list[_Job]) -> None:
+    """On the waiters' loop: each waiter gets its job's result or exception (a cancelled waiter,
+    whose client has gone, is left as it is)."""
+    for job in jobs:
+        waiter = job.waiter
+        if waiter is None or waiter.done():
+            continue
+        error = job.future.exception()
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(job.future.result())

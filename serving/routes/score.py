@@ -10,7 +10,6 @@ empty `reasons` list (their probability, band and flag are the same either way).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -28,16 +27,14 @@ router = APIRouter(prefix="/v1", tags=["scoring"], dependencies=[Depends(require
 async def _score(
     services: Services, rows: list[dict[str, Any]], reasons_for: ReasonsFor = "all"
 ) -> list[dict[str, Any]]:
-    future = services.worker.submit_rows(rows, reasons_for)
-    result: list[dict[str, Any]] = await asyncio.wrap_future(future)
-    return result
+    return await services.worker.submit_rows_async(rows, reasons_for)
 
 
 @router.post(
     "/score",
     response_model=ScoreOut,
     summary="Score one admission",
-    dependencies=[Depends(QueryGuard()), Depends(current_models)],
+    dependencies=[Depends(QueryGuard())],
 )
 async def score_one(
     admission: Admission = Body(...),  # type: ignore[valid-type]
@@ -56,7 +53,7 @@ async def score_one(
     "/score/batch",
     response_model=list[ScoreOut],
     summary="Score a list of admissions",
-    dependencies=[Depends(QueryGuard("reasons")), Depends(current_models)],
+    dependencies=[Depends(QueryGuard("reasons"))],
 )
 async def score_batch(
     admissions: list[Admission] = Body(...),  # type: ignore[valid-type]
