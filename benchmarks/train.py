@@ -274,10 +274,10 @@ def _stage_peaks(results: list[dict[str, Any]]) -> list[dict[str, float]]:
 
 def main(sizes: list[int], searches: list[bool] | None = None) -> dict[str, Any]:
     """Run every size (with and/or without the settings search) and print the comparison."""
-    from los.openmp import WAIT_POLICY_ENV, passive_openmp_waits
+    from los.openmp import short_openmp_spin
 
     # both children inherit it: the product as `los train` runs, the baseline on equal terms
-    print(f"{WAIT_POLICY_ENV}={passive_openmp_waits()} (as `los` sets it unless set)")
+    print(f"OpenMP: {short_openmp_spin()} (as `los` sets it unless set)")
     results = []
     for rows in sizes:
         for search in searches if searches is not None else [True, False]:

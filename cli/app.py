@@ -28,9 +28,9 @@ from cli.score import score
 from cli.serve import serve
 from cli.train import evaluate, train
 from los.log_records import not_in_summary
-from los.openmp import passive_openmp_waits
+from los.openmp import short_openmp_spin
 
-passive_openmp_waits()  # before any command loads LightGBM (los.openmp)
+short_openmp_spin()  # before any command loads LightGBM (los.openmp)
 
 app = typer.Typer(
     cls=OneLineErrors,

@@ -1,4 +1,4 @@
-"""`los` waits passively in OpenMP unless told otherwise, set before LightGBM loads (los.openmp)."""
+"""`los` shortens OpenMP's spin-wait unless told otherwise, before LightGBM loads (los.openmp)."""
 
 from __future__ import annotations
 
@@ -6,32 +6,36 @@ import os
 import subprocess
 import sys
 
-from los.openmp import WAIT_POLICY_ENV, passive_openmp_waits
+from los.openmp import POLICY_ENV, SPIN_ENV, short_openmp_spin
 
 PROBE = (
     "import os, sys; import cli.app; "
-    "print(os.environ.get('OMP_WAIT_POLICY'), 'lightgbm' in sys.modules)"
+    "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'), "
+    "'lightgbm' in sys.modules)"
 )
 
 
 def _probe(**extra: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k != WAIT_POLICY_ENV} | extra
+    env = {k: v for k, v in os.environ.items() if k not in (SPIN_ENV, POLICY_ENV)} | extra
     done = subprocess.run(
         [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
 
 
-def test_the_cli_sets_passive_waits_before_lightgbm_is_loaded() -> None:
-    assert _probe() == "PASSIVE False"
+def test_the_cli_sets_a_short_spin_before_lightgbm_is_loaded() -> None:
+    assert _probe() == "10000 None False"
 
 
-def test_a_policy_in_the_environment_is_kept() -> None:
-    assert _probe(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE False"
+def test_a_spin_count_or_wait_policy_in_the_environment_is_kept() -> None:
+    assert _probe(GOMP_SPINCOUNT="300000") == "300000 None False"
+    assert _probe(OMP_WAIT_POLICY="ACTIVE") == "None ACTIVE False"
 
 
-def test_only_an_unset_policy_is_filled_in() -> None:
+def test_only_an_unset_spin_is_filled_in() -> None:
     env: dict[str, str] = {}
-    assert passive_openmp_waits(env) == "PASSIVE" and env == {WAIT_POLICY_ENV: "PASSIVE"}
-    env = {WAIT_POLICY_ENV: "active"}
-    assert passive_openmp_waits(env) == "active"
+    assert short_openmp_spin(env) == "GOMP_SPINCOUNT=10000" and env == {SPIN_ENV: "10000"}
+    env = {POLICY_ENV: "passive"}
+    assert short_openmp_spin(env) == "OMP_WAIT_POLICY=passive" and SPIN_ENV not in env
+    env = {POLICY_ENV: "active", SPIN_ENV: "5"}
+    assert short_openmp_spin(env) == "GOMP_SPINCOUNT=5"
