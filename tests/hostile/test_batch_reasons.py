@@ -26,21 +26,16 @@ from serving.inputs import RequestInputs
 from serving.schemas import Admission, admission_row
 from serving.worker import ScoringWorker
 from tests.conftest import TrainedRegistry
-from tests.integration.test_service_server import Server, json_rows, server_env, start_server
+from tests.integration.test_service_server import Server, json_rows, running_server, server_env
 
 
 @pytest.fixture(scope="module")
 def server(
     trained_registry: TrainedRegistry, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    running = start_server(
-        server_env(trained_registry.env), tmp_path_factory.mktemp("batch") / "server.log"
-    )
-    try:
-        running.wait_ready()
+    log = tmp_path_factory.mktemp("batch") / "server.log"
+    with running_server(server_env(trained_registry.env), log) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import TrainedRegistry
-from tests.integration.test_service_server import Server, json_rows, server_env, start_server
+from tests.integration.test_service_server import Server, json_rows, running_server, server_env
 
 LATEST = "2025-03-05"  # the latest admission date of the census posted
 FIRST = "2025-02-20"  # its first
@@ -28,12 +28,8 @@ def server(
     trained_registry: TrainedRegistry, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("list_dates")
-    running = start_server(server_env(trained_registry.env), tmp / "server.log")
-    try:
-        running.wait_ready()
+    with running_server(server_env(trained_registry.env), tmp / "server.log") as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

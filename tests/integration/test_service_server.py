@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +105,19 @@ def start_server(
             stderr=subprocess.STDOUT,
         )
     return Server(process, f"http://127.0.0.1:{port}", log_path, key)
+
+
+@contextmanager
+def running_server(
+    env: dict[str, str], log_path: Path, key: str | None = None, workers: int = 1
+) -> Iterator[Server]:
+    """`start_server`, ready, stopped on leaving (for module fixtures that yield a server)."""
+    server = start_server(env, log_path, key, workers)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
 
 
 def server_env(base: dict[str, str], **settings: Any) -> dict[str, str]:
