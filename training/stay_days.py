@@ -167,7 +167,7 @@ class PatientDaySequence(lgb.Sequence):
     `lgb.Dataset`: it reads the rows it samples for the bins by position (in increasing order,
     served from one cached block), then every row in batches, so the whole float64 matrix (at a
     million spells ~600 MB of training rows) is never allocated. The bins and the binned rows
-    are those of the full matrix (LightGBM samples the same positions either way)."""
+    are those of the full matrix when the bin-sampling seed is stated (`hazard_params`)."""
 
     batch_size = 65_536
     _SAMPLE_BLOCK = 4_096
@@ -234,13 +234,6 @@ class HazardRows:
         idx = np.flatnonzero((self.matrix.period == name).to_numpy())
         days = sample_days(self.stayed[idx], self.ended[idx], self.rng, per_spell)
         return PatientDaySequence(self.matrix, idx[days.spell], days.day), days
-
-    def period(
-        self, name: str, per_spell: float = ROWS_PER_SPELL
-    ) -> tuple[np.ndarray, PatientDays]:
-        """As `sequence`, the rows as one matrix."""
-        rows, days = self.sequence(name, per_spell)
-        return rows[0 : len(rows)], days
 
 
 def hazard_rows(
