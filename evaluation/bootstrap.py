@@ -18,6 +18,7 @@ work per draw is a handful of passes over cached arrays rather than over main me
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,21 @@ def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a / b where b > 0, else NaN (elementwise)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def count_per_replicate(values: np.ndarray, k: int) -> np.ndarray:
+    """(replicates, k) matrix: how often each of 0..k-1 occurs in each row of `values`."""
+    reps = len(values)
+    flat = values + k * np.arange(reps)[:, None] if reps > 1 else values
+    return np.bincount(flat.ravel(), minlength=reps * k).reshape(reps, k)
+
+
+def replicate_blocks(n: int, n_boot: int, block_cells: int) -> Iterator[slice]:
+    """The replicates `0..n_boot` in blocks of about `block_cells` draws of `n` rows (at least
+    one replicate a block)."""
+    block = max(1, block_cells // max(n, 1))
+    for first in range(0, n_boot, block):
+        yield slice(first, min(first + block, n_boot))
 
 
 def _runs(values: np.ndarray, offset: int) -> list[tuple[int, slice]]:
@@ -100,11 +116,7 @@ class Levels:
     def counts(self, draws: np.ndarray) -> np.ndarray:
         """(replicates, keys) matrix: how often each key is drawn in each replicate (a row of
         `draws`, row indices of the group)."""
-        k, reps = len(self.y), len(draws)
-        keys = self.key[draws]
-        if reps > 1:
-            keys += k * np.arange(reps)[:, None]
-        return np.bincount(keys.ravel(), minlength=reps * k).reshape(reps, k)
+        return count_per_replicate(self.key[draws], len(self.y))
 
     def totals(self) -> np.ndarray:
         """(1, keys) matrix: how often each key occurs in the group itself (its rows drawn once
@@ -144,13 +156,11 @@ def group_replicates(
 ) -> dict[str, np.ndarray]:
     """The `n_boot` replicates of each statistic (`STATISTICS`) of a group of `n` rows, drawn
     in blocks of about `block_cells` draws."""
-    block = max(1, block_cells // max(n, 1))
     out = {name: np.empty(n_boot) for name in STATISTICS}
-    for first in range(0, n_boot, block):
-        size = min(block, n_boot - first)
-        counts = levels.counts(rng.integers(0, n, size=(size, n)))
+    for block in replicate_blocks(n, n_boot, block_cells):
+        counts = levels.counts(rng.integers(0, n, size=(block.stop - block.start, n)))
         for name, values in levels.statistics(counts, n).items():
-            out[name][first : first + size] = values
+            out[name][block] = values
     return out
 
 
@@ -163,13 +173,10 @@ def bootstrap_sums(
     replicates at a time so memory stays about `block_cells` counts whatever n is (the
     dense matrix of a 1M-spell run's test period was its training's peak)."""
     n = len(columns)
-    block = max(1, block_cells // max(n, 1))
     out = np.empty((n_boot, columns.shape[1]))
-    for first in range(0, n_boot, block):
-        size = min(block, n_boot - first)
-        draws = rng.integers(0, n, size=(size, n)) + n * np.arange(size)[:, None]
-        counts = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n)
-        out[first : first + size] = counts.astype(float) @ columns
+    for block in replicate_blocks(n, n_boot, block_cells):
+        draws = rng.integers(0, n, size=(block.stop - block.start, n))
+        out[block] = count_per_replicate(draws, n).astype(float) @ columns
     return out
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.bootstrap import bootstrap_sums
+from evaluation.bootstrap import bootstrap_sums, ratio
 from evaluation.fairness import _interval
 from evaluation.gates import GateResult, GateStatus
 from evaluation.group_metrics import NO_CI, Interval
@@ -122,9 +122,7 @@ def _means_ci(
     sums = bootstrap_sums(columns, n_boot, rng)
     out = []
     for i, (values, weights) in enumerate(pairs):
-        cw, cvw = sums[:, 2 * i], sums[:, 2 * i + 1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            replicates = np.where(cw > 0, cvw / np.where(cw > 0, cw, 1), np.nan)
+        replicates = ratio(sums[:, 2 * i + 1], sums[:, 2 * i])  # NaN where nothing weighs
         out.append((weighted_mean(values, weights), _interval(replicates)))
     return out
 
