@@ -71,6 +71,17 @@ def day_runs(booster: lgb.Booster) -> np.ndarray | None:
     return runs
 
 
+def patient_days(x: np.ndarray, days: np.ndarray | None = None) -> np.ndarray:
+    """Each row of `x` (encoded admissions) repeated for each of `days` (default every day
+    0..HORIZON - 1), the day appended as the last column: the hazard model's input rows, in C
+    order, spell then day."""
+    days = np.arange(HORIZON, dtype=float) if days is None else np.asarray(days, dtype=float)
+    rows = np.empty((len(x) * len(days), x.shape[1] + 1), dtype=np.float64)
+    rows[:, :-1] = np.repeat(x, len(days), axis=0)
+    rows[:, -1] = np.tile(days, len(x))
+    return rows
+
+
 def daily_raw_scores(bundle: ModelBundle, x: np.ndarray) -> np.ndarray:
     """The hazard booster's raw score for every row of `x` (encoded admissions) and day
     0..HORIZON - 1: shape (len(x), HORIZON), one prediction per run of days (module doc)."""
@@ -78,10 +89,6 @@ def daily_raw_scores(bundle: ModelBundle, x: np.ndarray) -> np.ndarray:
     starts = day_runs(bundle.booster)
     if starts is None:
         starts = np.arange(HORIZON)
-    k = len(starts)
-    rows = np.empty((n * k, x.shape[1] + 1), dtype=np.float64)  # C order: spell, then run
-    rows[:, :-1] = np.repeat(x, k, axis=0)
-    rows[:, -1] = np.tile(starts.astype(np.float64), n)
-    raw = bundle.raw_score(rows).reshape(n, k)
+    raw = bundle.raw_score(patient_days(x, starts)).reshape(n, len(starts))
     lengths = np.diff(np.append(starts, HORIZON))
     return np.repeat(raw, lengths, axis=1)

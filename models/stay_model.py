@@ -98,12 +98,6 @@ def with_day(x: np.ndarray, days: np.ndarray) -> np.ndarray:
     return np.column_stack([x, np.asarray(days, dtype=float)])
 
 
-def patient_days(x: np.ndarray) -> np.ndarray:
-    """Each row of `x` repeated for days 0..HORIZON - 1 (row-major: spell, then day)."""
-    days = np.tile(np.arange(HORIZON, dtype=float), len(x))
-    return with_day(np.repeat(x, HORIZON, axis=0), days)
-
-
 def within_day_of(bundle: ModelBundle) -> np.ndarray | None:
     """The bundle's within-day shape (None: read linearly between days)."""
     shape = bundle.metadata.get(WITHIN_DAY_KEY)

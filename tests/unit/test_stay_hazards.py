@@ -10,8 +10,7 @@ from models.bundle import ModelBundle
 from models.calibration import PlattCalibrator
 from models.lightgbm_api import lgb
 from models.stay_curve import HORIZON
-from models.stay_hazards import daily_raw_scores, day_runs
-from models.stay_model import patient_days
+from models.stay_hazards import daily_raw_scores, day_runs, patient_days
 
 
 def _bundle(params: dict[str, object], categorical_day: bool = False) -> ModelBundle:

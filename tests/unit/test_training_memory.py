@@ -14,8 +14,8 @@ from models import stay_model
 from models.bundle import ModelBundle
 from models.calibration import PlattCalibrator
 from models.stay_curve import HORIZON, StayCurves
-from models.stay_hazards import day_runs
-from models.stay_model import patient_days, stay_curves, with_day
+from models.stay_hazards import day_runs, patient_days
+from models.stay_model import stay_curves, with_day
 from training.stay_days import SpellMatrix, patient_day_matrix
 
 
