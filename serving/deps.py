@@ -42,10 +42,15 @@ class Services:
     auth: AuthPolicy
 
 
-async def get_services(request: Request) -> Services:
-    """The running service's parts (tests may override this dependency)."""
+def services_of(request: Request) -> Services:
+    """The running service's parts, as the app holds them."""
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    """The running service's parts, as a route dependency."""
+    return services_of(request)
 
 
 def _digest(key: str) -> bytes:
@@ -74,8 +79,7 @@ async def require_api_key(request: Request, key: str | None = Security(_api_key)
     The service's parts are read from `request` rather than through `Depends(get_services)`:
     every node of a route's dependency tree costs FastAPI a cache-key computation on each
     request, and this check sits on every route."""
-    services: Services = request.app.state.services
-    keys = services.auth.keys
+    keys = services_of(request).auth.keys
     if keys and not key_matches(key, keys):
         raise AuthError()
 
@@ -83,9 +87,9 @@ async def require_api_key(request: Request, key: str | None = Security(_api_key)
 async def current_models(request: Request) -> ModelSet:
     """The model set serving now; 503 until one is loaded (the service's parts read from
     `request`, as `require_api_key` does)."""
-    services: Services = request.app.state.services
-    models = services.holder.current
-    if models is None or not services.holder.ready:
+    holder = services_of(request).holder
+    models = holder.current
+    if models is None or not holder.ready:
         raise NotReadyError()
     return models
 
