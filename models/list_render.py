@@ -9,7 +9,7 @@ from models.vocabulary import SPECIALTIES
 
 if TYPE_CHECKING:  # models.risk_list imports this module at its top: a cycle at run time
     from los.targets import Target
-    from models.risk_list import RiskList
+    from models.risk_list_result import RiskList
 
 
 def stay_days(target: Target) -> int | None:

@@ -53,6 +53,8 @@ from models.risk_list_result import (
     ranking_targets_of,
 )
 from models.scorer import Scorer, TargetScores
+from models.stay_outlook import with_outlook
+from models.stay_provider import model_provider
 
 # the list's types live in `models.risk_list_result`; their callers may import them from here
 __all__ = [
@@ -257,9 +259,6 @@ def _build(
     )
     if scorer.stay is None or not rows:  # no stay model: no outlook (`unavailable` says why)
         return result
-    from models.stay_outlook import with_outlook  # it reads `RiskList`: imported here
-    from models.stay_provider import model_provider
-
     progress("each patient's likely discharge dates from the stay distribution model")
     return with_outlook(result, frame, model_provider(scorer, history), today=today)
 

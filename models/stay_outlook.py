@@ -21,7 +21,7 @@ import pandas as pd
 
 from models.bed_provider import BedProvider
 from models.census import select_census
-from models.risk_list import RiskList
+from models.risk_list_result import RiskList
 
 HORIZON = 60  # nights ahead the outlook reads
 WEEK = 7
