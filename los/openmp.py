@@ -27,8 +27,13 @@ SPIN_COUNT = "10000"
 
 def short_openmp_spin(environ: MutableMapping[str, str] | None = None) -> str:
     """Set `GOMP_SPINCOUNT=10000` in `environ` (default: this process's) unless a spin count or
-    an `OMP_WAIT_POLICY` is set; return what is in force, e.g. "GOMP_SPINCOUNT=10000"."""
+    an `OMP_WAIT_POLICY` is set (a blank one counts as unset, as libgomp reads it); return what
+    is in force, e.g. "GOMP_SPINCOUNT=10000"."""
     env = os.environ if environ is None else environ
-    if POLICY_ENV in env and SPIN_ENV not in env:
-        return f"{POLICY_ENV}={env[POLICY_ENV]}"
-    return f"{SPIN_ENV}={env.setdefault(SPIN_ENV, SPIN_COUNT)}"
+    spin, policy = env.get(SPIN_ENV, "").strip(), env.get(POLICY_ENV, "").strip()
+    if spin:
+        return f"{SPIN_ENV}={spin}"
+    if policy:
+        return f"{POLICY_ENV}={policy}"
+    env[SPIN_ENV] = SPIN_COUNT
+    return f"{SPIN_ENV}={SPIN_COUNT}"

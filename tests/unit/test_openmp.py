@@ -39,3 +39,9 @@ def test_only_an_unset_spin_is_filled_in() -> None:
     assert short_openmp_spin(env) == "OMP_WAIT_POLICY=passive" and SPIN_ENV not in env
     env = {POLICY_ENV: "active", SPIN_ENV: "5"}
     assert short_openmp_spin(env) == "GOMP_SPINCOUNT=5"
+
+
+def test_a_blank_spin_count_or_policy_counts_as_unset() -> None:
+    env = {SPIN_ENV: " ", POLICY_ENV: ""}
+    assert short_openmp_spin(env) == "GOMP_SPINCOUNT=10000" and env[SPIN_ENV] == "10000"
+    assert _probe(GOMP_SPINCOUNT="") == "10000 None False"
