@@ -8,7 +8,8 @@ import pytest
 
 from los.targets import Target, label, stay_distribution_target
 from models.stay_curve import HORIZON, StayCurves
-from models.stay_model import NctrWait, patient_days, with_day
+from models.stay_hazards import patient_days
+from models.stay_model import NctrWait, with_day
 from training.stay_days import expand, sample_days
 from training.stay_fit import fit_nctr_wait
 
